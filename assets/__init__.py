@@ -1,0 +1,1 @@
+"""newsdesk assets: the Dagster assets, and the pure polars transforms they call."""

@@ -1,0 +1,1 @@
+"""newsdesk orchestration: the Dagster Definitions, resources, partitions, jobs, sensors, schedules and CLI."""

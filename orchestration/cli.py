@@ -1,0 +1,173 @@
+"""`newsdesk`: run the pipeline, query the warehouse, open the Dagster UI."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from assets.project import SAMPLE_DUMPS_DIR, VAR_DIR
+
+DAGSTER_HOME = VAR_DIR / "dagster_home"
+
+
+class CliError(Exception):
+    """A problem the user can fix, reported as one line without a traceback."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "command"):
+        parser.print_help()
+        return 2
+    try:
+        return args.command(args)
+    except CliError as error:
+        print(f"newsdesk: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("newsdesk: interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    from orchestration.resources import DEFAULT_WAREHOUSE
+
+    parser = argparse.ArgumentParser(
+        prog="newsdesk",
+        description="Turn dumps of Maghress-family news pages into a DuckDB warehouse of articles and headlines.",
+    )
+    commands = parser.add_subparsers(title="commands")
+    warehouse_help = f"the DuckDB warehouse file (default: $NEWSDESK_WAREHOUSE or {_shown(DEFAULT_WAREHOUSE)})"
+
+    run = commands.add_parser(
+        "run",
+        help="materialize every asset for every dump, then print what was built",
+        description="Parse every dump under DUMPS (one Dagster partition each) and publish them into the "
+        "warehouse, through the same Dagster definitions the UI loads; print pages kept and rejected per "
+        "dump and the totals. Dumps no longer in DUMPS leave the warehouse. Exit status 1 if a step fails.",
+    )
+    run.add_argument(
+        "--dumps",
+        type=Path,
+        default=Path(os.environ.get("NEWSDESK_DUMPS", SAMPLE_DUMPS_DIR)),
+        help=f"the folder of dumps (default: $NEWSDESK_DUMPS or the bundled samples, {_shown(SAMPLE_DUMPS_DIR)})",
+    )
+    run.add_argument("--warehouse", type=Path, default=_default_warehouse(DEFAULT_WAREHOUSE), help=warehouse_help)
+    run.set_defaults(command=_run)
+
+    sql = commands.add_parser(
+        "sql",
+        help="print the result of a SQL query on the warehouse",
+        description="Run one SQL query on the warehouse (read-only) and print its result.",
+    )
+    sql.add_argument("query", help='the SQL, e.g. "SELECT edition, count(*) FROM articles GROUP BY 1"')
+    sql.add_argument("--warehouse", type=Path, default=_default_warehouse(DEFAULT_WAREHOUSE), help=warehouse_help)
+    sql.add_argument("--max-rows", type=int, default=100, help="rows to print at most (default: 100)")
+    sql.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    sql.set_defaults(command=_sql)
+
+    ui = commands.add_parser(
+        "ui",
+        help="start the Dagster UI and daemon on 127.0.0.1",
+        description="Start the Dagster webserver and daemon (so sensors and schedules tick) on 127.0.0.1, "
+        f"with DAGSTER_HOME in {_shown(DAGSTER_HOME)}. Ctrl-C stops both.",
+    )
+    ui.add_argument("--port", type=int, default=3000, help="the port (default: 3000)")
+    ui.add_argument("--dumps", type=Path, default=Path(os.environ.get("NEWSDESK_DUMPS", SAMPLE_DUMPS_DIR)))
+    ui.add_argument("--warehouse", type=Path, default=_default_warehouse(DEFAULT_WAREHOUSE), help=warehouse_help)
+    ui.set_defaults(command=_ui)
+    return parser
+
+
+def _default_warehouse(default: Path) -> Path:
+    return Path(os.environ.get("NEWSDESK_WAREHOUSE", default))
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _configure_environment(dumps: Path, warehouse: Path) -> None:
+    """The Dagster definitions read their settings from the environment, in this process
+    and in every process Dagster starts."""
+    os.environ["NEWSDESK_DUMPS"] = str(dumps.resolve())
+    os.environ["NEWSDESK_WAREHOUSE"] = str(warehouse.resolve())
+    os.environ.setdefault("DAGSTER_HOME", str(DAGSTER_HOME))
+    home = Path(os.environ["DAGSTER_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        shutil.copyfile(Path(__file__).with_name("dagster.yaml"), home / "dagster.yaml")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from orchestration.pipeline import run_pipeline
+    from orchestration.summary import print_summary
+
+    if not args.dumps.is_dir():
+        raise CliError(f"dumps folder not found: {args.dumps}")
+    if args.warehouse.exists():
+        _check_readable(args.warehouse)
+    _configure_environment(args.dumps, args.warehouse)
+    outcome = run_pipeline(progress=_progress_printer())
+    print_summary(outcome)
+    return 0 if outcome.succeeded else 1
+
+
+def _check_readable(warehouse: Path) -> None:
+    from orchestration.resources import Warehouse, WarehouseUnavailable
+
+    try:
+        with Warehouse(path=str(warehouse)).reader():
+            pass
+    except WarehouseUnavailable as error:
+        raise CliError(str(error)) from error
+
+
+def _progress_printer():
+    if not sys.stderr.isatty():
+        return None
+    return lambda message: print(f"\r\033[K{message}", end="", file=sys.stderr, flush=True)
+
+
+def _sql(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from orchestration.resources import Warehouse, WarehouseUnavailable
+
+    try:
+        with Warehouse(path=str(args.warehouse)).reader() as connection:
+            relation = connection.sql(args.query)
+            if relation is None:
+                return 0
+            if args.csv:
+                relation.limit(args.max_rows).pl().write_csv(sys.stdout)
+            else:
+                relation.show(max_rows=args.max_rows, max_width=200)
+    except WarehouseUnavailable as error:
+        raise CliError(str(error)) from error
+    except duckdb.Error as error:
+        raise CliError(f"query failed: {str(error).splitlines()[0]}") from error
+    return 0
+
+
+def _ui(args: argparse.Namespace) -> int:
+    if not args.dumps.is_dir():
+        raise CliError(f"dumps folder not found: {args.dumps}")
+    _configure_environment(args.dumps, args.warehouse)
+    dagster = Path(sys.executable).with_name("dagster")
+    command = [str(dagster), "dev", "-m", "orchestration.definitions", "-h", "127.0.0.1", "-p", str(args.port)]
+    print(f"Dagster UI on http://127.0.0.1:{args.port} (DAGSTER_HOME={os.environ['DAGSTER_HOME']}); Ctrl-C stops it.")
+    # exec: Ctrl-C reaches `dagster dev`, which stops the webserver and the daemon it started.
+    os.execv(command[0], command)
+    return 0  # not reached
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,16 @@
+"""The one entry point that the Dagster UI, the daemon and `newsdesk run` all load."""
+
+import dagster as dg
+
+from assets.parsed_dump import parsed_dump
+from assets.warehouse_tables import warehouse_tables
+from orchestration.checks import warehouse_checks
+from orchestration.jobs import ingest_dump_job, publish_warehouse_job
+from orchestration.resources import resources_from_environment
+
+defs = dg.Definitions(
+    assets=[parsed_dump, warehouse_tables],
+    asset_checks=warehouse_checks,
+    jobs=[ingest_dump_job, publish_warehouse_job],
+    resources=resources_from_environment(),
+)

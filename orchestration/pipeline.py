@@ -1,0 +1,86 @@
+"""`newsdesk run`: every dump as a partition run, then the publish run, through the same
+Dagster definitions and instance that the UI uses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+
+from orchestration.partitions import dumps_partitions
+from orchestration.resources import resources_from_environment
+
+# The summary reports outcomes and first error lines; the run's events, tracebacks
+# included, stay in the Dagster instance for the UI.
+_QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+
+@dataclass
+class PipelineOutcome:
+    warehouse: Path
+    dumps: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # entries that are not dumps, and why
+    removed: list[str] = field(default_factory=list)  # dumps gone from the folder, and so from the warehouse
+    failures: dict[str, str] = field(default_factory=dict)  # what failed: its first error line
+
+    @property
+    def succeeded(self) -> bool:
+        return not self.failures
+
+
+def sync_partitions(instance: dg.DagsterInstance, dump_ids: list[str]) -> tuple[list[str], list[str]]:
+    """Make the dumps partitions match the dumps folder; returns (added, removed)."""
+    known = set(instance.get_dynamic_partitions(dumps_partitions.name))
+    added = [d for d in dump_ids if d not in known]
+    removed = sorted(known - set(dump_ids))
+    if added:
+        instance.add_dynamic_partitions(dumps_partitions.name, added)
+    for dump_id in removed:
+        instance.delete_dynamic_partition(dumps_partitions.name, dump_id)
+    return added, removed
+
+
+def run_pipeline(progress: Callable[[str], None] | None = None) -> PipelineOutcome:
+    from orchestration.definitions import defs
+
+    resources = resources_from_environment()
+    listing = resources["dumps"].listing()
+    outcome = PipelineOutcome(
+        warehouse=resources["warehouse"].file,
+        dumps=[dump.dump_id for dump in listing.dumps],
+        skipped=listing.skipped,
+    )
+    instance = dg.DagsterInstance.get()
+    _, outcome.removed = sync_partitions(instance, outcome.dumps)
+    ingest = defs.resolve_job_def("ingest_dump")
+    for number, dump_id in enumerate(outcome.dumps, start=1):
+        if progress:
+            progress(f"[{number}/{len(outcome.dumps)}] parsing {dump_id}")
+        result = ingest.execute_in_process(
+            run_config=_QUIET_CONSOLE, partition_key=dump_id, instance=instance, raise_on_error=False
+        )
+        if not result.success:
+            outcome.failures[f"parse {dump_id}"] = _first_error(result)
+    if progress:
+        progress("publishing the warehouse")
+    result = defs.resolve_job_def("publish_warehouse").execute_in_process(
+        run_config=_QUIET_CONSOLE, instance=instance, raise_on_error=False
+    )
+    if not result.success:
+        outcome.failures["publish"] = _first_error(result)
+    if progress:
+        progress("")
+    return outcome
+
+
+def _first_error(result: dg.ExecuteInProcessResult) -> str:
+    for event in result.get_step_failure_events():
+        error = event.step_failure_data.error
+        if error is not None:
+            cause = error
+            while cause.cause is not None:
+                cause = cause.cause
+            return cause.message.strip().splitlines()[-1]
+    return "the run failed"

@@ -1,0 +1,125 @@
+"""Resources: where the dumps are, and the DuckDB warehouse with its one-writer rule.
+
+Settings come from the environment (NEWSDESK_DUMPS, NEWSDESK_WAREHOUSE) with defaults inside
+the project; nothing connects at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+import dagster as dg
+import duckdb
+from filelock import FileLock, Timeout
+
+from assets.dump_readers import Dump, DumpListing, discover_dumps
+from assets.project import SAMPLE_DUMPS_DIR, VAR_DIR, read_sql
+
+DEFAULT_WAREHOUSE = VAR_DIR / "warehouse.duckdb"
+
+
+class WarehouseUnavailable(RuntimeError):
+    """The warehouse file cannot be opened: locked too long, unreadable, or not a DuckDB file."""
+
+
+class DumpsFolder(dg.ConfigurableResource):
+    """The folder of dumps: one entry (folder or file) per dump, one dump per partition."""
+
+    path: str
+
+    def listing(self) -> DumpListing:
+        return discover_dumps(Path(self.path))
+
+    def dump(self, dump_id: str) -> Dump:
+        for dump in self.listing().dumps:
+            if dump.dump_id == dump_id:
+                return dump
+        raise FileNotFoundError(f"dump {dump_id!r} is no longer in {self.path}")
+
+
+class Warehouse(dg.ConfigurableResource):
+    """The DuckDB warehouse file and the per-dump partition files it is published from.
+
+    Partition files live next to the warehouse, in `<name>.parts/`. Only the publish step
+    writes the DuckDB file, under a file lock, so parallel partition runs never meet on it.
+    """
+
+    path: str
+    lock_timeout_seconds: float = 600.0
+
+    @property
+    def file(self) -> Path:
+        return Path(self.path).expanduser().resolve()
+
+    @property
+    def parts_dir(self) -> Path:
+        return self.file.with_name(self.file.stem + ".parts")
+
+    def part_path(self, dump_id: str) -> Path:
+        # Dump ids are data (quotes, slashes, Unicode): quoting makes one safe file name each.
+        return self.parts_dir / (quote(dump_id, safe="") + ".parquet")
+
+    @contextmanager
+    def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The one writable connection: a file lock first (the one-writer rule across
+        processes), then DuckDB's own lock, retried while readers hold the file."""
+        self.file.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(self.file) + ".lock")
+        try:
+            lock.acquire(timeout=self.lock_timeout_seconds)
+        except Timeout as error:
+            raise WarehouseUnavailable(
+                f"another newsdesk run has been writing {self.file} for over {self.lock_timeout_seconds:.0f} s"
+            ) from error
+        try:
+            connection = self._connect(read_only=False)
+            try:
+                connection.execute(read_sql("schema.sql"))
+                yield connection
+            finally:
+                connection.close()
+        finally:
+            lock.release()
+
+    @contextmanager
+    def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection, for queries and checks."""
+        if not self.file.exists():
+            raise WarehouseUnavailable(f"no warehouse at {self.file}: run `newsdesk run` first")
+        connection = self._connect(read_only=True)
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+    def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+        deadline = time.monotonic() + self.lock_timeout_seconds
+        delay = 0.05
+        while True:
+            try:
+                return duckdb.connect(str(self.file), read_only=read_only)
+            except duckdb.IOException as error:
+                if "lock" not in str(error).lower():
+                    raise WarehouseUnavailable(f"cannot open warehouse {self.file}: {error}") from error
+                if time.monotonic() + delay > deadline:
+                    raise WarehouseUnavailable(
+                        f"warehouse {self.file} stayed locked by another process for "
+                        f"{self.lock_timeout_seconds:.0f} s: {error}"
+                    ) from error
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+            except duckdb.Error as error:
+                raise WarehouseUnavailable(f"cannot open warehouse {self.file}: {error}") from error
+
+
+def resources_from_environment() -> dict[str, dg.ConfigurableResource]:
+    """The resources every job uses, configured by NEWSDESK_DUMPS and NEWSDESK_WAREHOUSE."""
+    return {
+        "dumps": DumpsFolder(path=os.environ.get("NEWSDESK_DUMPS", str(SAMPLE_DUMPS_DIR))),
+        "warehouse": Warehouse(path=os.environ.get("NEWSDESK_WAREHOUSE", str(DEFAULT_WAREHOUSE))),
+    }

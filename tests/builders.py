@@ -1,0 +1,46 @@
+"""Builders of test pages and records, shaped like the real ones."""
+
+import polars as pl
+
+from assets.dump_readers import RECORD_SCHEMA
+from assets.project import PROJECT_ROOT
+from assets.transforms.editions import load_editions
+
+REAL_PAGE = PROJECT_ROOT / "samples" / "real" / "000_944c1d705c4b9ef0.txt"
+TRUTH_FILE = PROJECT_ROOT / "samples" / "truth.jsonl"
+NBSP4 = "\u00a0" * 4
+
+PUBLICATION = {
+    "fr": "Publié dans {source} le {date}",
+    "es": "Publicado en {source} el {date}",
+    "ar": "نشر في {source} يوم {date}",
+    "en": "Published in {source} on {date}",
+}
+FOOTER = {edition.code: edition.footer for edition in load_editions()}
+
+
+def make_page(
+    edition: str = "fr",
+    title: str = "Un titre",
+    source: str = "Le Matin",
+    date: str = "05 - 03 - 2012",
+    body: tuple[str, ...] = ("Premier paragraphe.", "Second paragraphe."),
+    ticker: tuple[str, ...] = ("Titre un", "Titre deux"),
+    footer: bool = True,
+) -> str:
+    lines = []
+    if ticker:
+        lines += ["".join(item + NBSP4 for item in ticker), "", ""]
+    lines += [title, PUBLICATION[edition].format(source=source, date=date), "", *body, ""]
+    if footer:
+        lines.append(FOOTER[edition])
+    return "\n".join(lines)
+
+
+def records(*texts: str, **columns) -> pl.DataFrame:
+    """A frame of decoded records, as the dump readers produce, for the given page texts."""
+    n = len(texts)
+    data = {name: [None] * n for name in RECORD_SCHEMA}
+    data.update(page_id=[str(i) for i in range(1, n + 1)], text=list(texts), encoding=["utf-8"] * n)
+    data.update(columns)
+    return pl.DataFrame(data, schema=RECORD_SCHEMA)

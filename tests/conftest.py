@@ -1,0 +1,41 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from assets.project import SAMPLE_DUMPS_DIR
+from assets.transforms.editions import load_editions
+from tests.builders import REAL_PAGE, TRUTH_FILE
+
+
+@pytest.fixture
+def editions():
+    return load_editions()
+
+
+@pytest.fixture(scope="session")
+def truth() -> list[dict]:
+    return [json.loads(line) for line in TRUTH_FILE.read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.fixture
+def dagster_home(tmp_path, monkeypatch) -> Path:
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def pipeline_env(tmp_path, dagster_home, monkeypatch):
+    """Point the Dagster definitions at a copy-free dumps folder and a warehouse under tmp_path."""
+
+    def configure(dumps: Path = SAMPLE_DUMPS_DIR) -> Path:
+        warehouse = tmp_path / "warehouse.duckdb"
+        monkeypatch.setenv("NEWSDESK_DUMPS", str(dumps))
+        monkeypatch.setenv("NEWSDESK_WAREHOUSE", str(warehouse))
+        return warehouse
+
+    return configure
+

@@ -1,0 +1,127 @@
+from datetime import date
+
+import polars as pl
+import pytest
+
+from assets.transforms.decode import decode_page
+from assets.transforms.editions import load_editions
+from assets.transforms.parse import parse_pages
+from tests.builders import REAL_PAGE, make_page, records
+
+
+def parse_one(text: str, editions) -> dict:
+    return parse_pages(records(text), editions).row(0, named=True)
+
+
+def test_real_page_parses_to_its_fields(editions):
+    decoded = decode_page(REAL_PAGE.read_bytes(), editions)
+    page = parse_one(decoded.text, editions)
+    assert page["status"] == "ok"
+    assert page["edition"] == "fr"
+    assert page["title"] == "Chakib Benmoussa appelle à une meilleure coordination"
+    assert page["source"] == "Aujourd'hui le Maroc"
+    assert page["published_raw"] == "25 - 11 - 2009"
+    assert page["published_date"] == date(2009, 11, 25)
+    assert len(page["ticker"]) == 48
+    assert page["ticker"][0] == "Ksar El Kébir : Le versement des aides financières aux sinistrés se poursuit"
+    assert page["ticker"][2] == "Ksar El Kébir: Continúa el pago de ayudas financieras a los damnificados"
+    assert page["ticker"][-1] == "Quarts LdC et Coupe de la CAF : date et heure du tirage"
+    assert page["body"].startswith("Lors de la 14ème Conférence des ministres de l'Intérieur")
+    assert page["body"].endswith("à la protection civile.")
+    assert "Cliquez ici" not in page["body"] and "Merci d'avoir signalé" not in page["body"]
+    assert page["body"].count("\n") == 7  # eight paragraphs, blank lines dropped
+
+
+def test_the_shared_real_page_is_the_bundled_one():
+    shared = REAL_PAGE.parents[3] / "shared" / "samples" / REAL_PAGE.name
+    if shared.exists():
+        assert shared.read_bytes() == REAL_PAGE.read_bytes()
+
+
+@pytest.mark.parametrize("edition", ["fr", "es", "ar", "en"])
+def test_every_edition_template(editions, edition):
+    page = parse_one(make_page(edition, title="T", source="Al Massae", date="07 - 08 - 2015"), editions)
+    assert (page["status"], page["edition"], page["source"], page["title"]) == ("ok", edition, "Al Massae", "T")
+    assert page["published_date"] == date(2015, 8, 7)
+    assert page["body"] == "Premier paragraphe.\nSecond paragraphe."
+    assert page["ticker"] == ["Titre un", "Titre deux"]
+
+
+def test_impossible_date_is_null_and_raw_is_kept(editions):
+    page = parse_one(make_page(date="31 - 02 - 2010"), editions)
+    assert page["status"] == "ok"
+    assert page["published_raw"] == "31 - 02 - 2010"
+    assert page["published_date"] is None
+
+
+def test_eastern_arabic_digits_in_the_date(editions):
+    page = parse_one(make_page("ar", date="٠٣ - ١٢ - ٢٠١٤"), editions)
+    assert page["published_date"] == date(2014, 12, 3)
+
+
+def test_crlf_bom_extra_blank_lines_and_no_ticker(editions):
+    text = "\ufeff" + make_page(ticker=()).replace("\nPublié", "\n\n\n   \nPublié").replace("\n", "\r\n")
+    page = parse_one(text, editions)
+    assert (page["status"], page["title"], page["ticker"]) == ("ok", "Un titre", None)
+    assert page["body"] == "Premier paragraphe.\nSecond paragraphe."
+
+
+def test_missing_footer_and_truncated_body(editions):
+    page = parse_one(make_page(body=("Un paragraphe coupé au mil",), footer=False), editions)
+    assert page["body"] == "Un paragraphe coupé au mil"
+
+
+def test_boilerplate_is_never_the_title(editions):
+    text = make_page(title="Merci d'avoir signalé!")
+    assert parse_one(text, editions)["status"] == "no_title"
+
+
+@pytest.mark.parametrize(
+    ("text", "status"),
+    [
+        ("", "empty"),
+        ("   \n\n  ", "empty"),
+        ("Page introuvable\nLa page demandée n'existe pas.", "no_publication_line"),
+        ("\x01\x02\x03\x04\x05 PNG", "binary"),
+    ],
+)
+def test_rejections(editions, text, status):
+    assert parse_one(text, editions)["status"] == status
+
+
+def test_reader_rejections_are_kept(editions):
+    frame = records(None, status=["bad_record"], detail=["invalid JSON"])
+    page = parse_pages(frame, editions).row(0, named=True)
+    assert (page["status"], page["detail"]) == ("bad_record", "invalid JSON")
+
+
+def test_one_row_per_page_in_input_order(editions):
+    texts = [make_page(title=f"Titre {i}") if i % 3 else "" for i in range(50)]
+    parsed = parse_pages(records(*texts), editions)
+    assert parsed["page_id"].to_list() == [str(i) for i in range(1, 51)]
+    assert parsed.filter(pl.col("status") == "ok")["title"].to_list() == [f"Titre {i}" for i in range(50) if i % 3]
+
+
+def test_same_article_gets_the_same_key_despite_case_and_spacing(editions):
+    a = parse_one(make_page(title="Un  Titre", source="Le Matin"), editions)
+    b = parse_one(make_page(title="un titre", source="LE MATIN"), editions)
+    assert a["article_key"] == b["article_key"]
+
+
+def test_a_new_edition_needs_only_the_templates_file(tmp_path):
+    templates = tmp_path / "editions.toml"
+    templates.write_text(
+        '[it]\npublication = "Pubblicato su {source} il {DD} - {MM} - {YYYY}"\n'
+        'footer = "Clicca qui per leggere l\'articolo alla fonte."\n'
+    )
+    italian = load_editions(templates)
+    text = "Un titolo\nPubblicato su La Stampa il 02 - 03 - 2011\n\nCorpo.\nClicca qui per leggere l'articolo alla fonte."
+    page = parse_one(text, italian)
+    assert (page["edition"], page["source"], page["title"], page["body"]) == ("it", "La Stampa", "Un titolo", "Corpo.")
+
+
+def test_a_broken_templates_file_names_the_problem(tmp_path):
+    templates = tmp_path / "editions.toml"
+    templates.write_text('[xx]\npublication = "Posted by {author}"\nfooter = "f"\n')
+    with pytest.raises(ValueError, match=r"\[xx\]"):
+        load_editions(templates)
