@@ -163,11 +163,13 @@ def _too_large(page_id: str, size: int, limit: int, **fields) -> dict:
 
 def _folder_records(root: Path, limit: int) -> Iterator[dict]:
     real_root = root.resolve()
-    paths = []
-    for folder, subfolders, files in os.walk(root):
-        subfolders.sort()
-        paths.extend(Path(folder) / name for name in sorted(files) if name.lower().endswith(".txt"))
-    for path in paths:
+    paths = [
+        Path(folder) / name
+        for folder, _, files in os.walk(root)
+        for name in files
+        if name.lower().endswith(".txt")
+    ]
+    for path in sorted(paths, key=lambda p: p.relative_to(root).as_posix()):
         page_id = path.relative_to(root).as_posix()[: -len(".txt")]
         if path.is_symlink() and not path.resolve().is_relative_to(real_root):
             yield _page(page_id, status="unsafe_link", detail="symlink pointing outside the dump")

@@ -10,7 +10,7 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.partitions import dumps_partitions
-from orchestration.resources import resources_from_environment
+from orchestration.resources import DumpsFolder, Warehouse, settings_from_environment
 
 # The summary reports outcomes and first error lines; the run's events, tracebacks
 # included, stay in the Dagster instance for the UI.
@@ -45,10 +45,10 @@ def sync_partitions(instance: dg.DagsterInstance, dump_ids: list[str]) -> tuple[
 def run_pipeline(progress: Callable[[str], None] | None = None) -> PipelineOutcome:
     from orchestration.definitions import defs
 
-    resources = resources_from_environment()
-    listing = resources["dumps"].listing()
+    settings = settings_from_environment()
+    listing = DumpsFolder(path=settings["dumps"]).listing()
     outcome = PipelineOutcome(
-        warehouse=resources["warehouse"].file,
+        warehouse=Warehouse(path=settings["warehouse"]).file,
         dumps=[dump.dump_id for dump in listing.dumps],
         skipped=listing.skipped,
     )

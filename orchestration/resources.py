@@ -117,9 +117,18 @@ class Warehouse(dg.ConfigurableResource):
                 raise WarehouseUnavailable(f"cannot open warehouse {self.file}: {error}") from error
 
 
+def settings_from_environment() -> dict[str, str]:
+    """NEWSDESK_DUMPS and NEWSDESK_WAREHOUSE, defaulting to the bundled samples and var/."""
+    os.environ.setdefault("NEWSDESK_DUMPS", str(SAMPLE_DUMPS_DIR))
+    os.environ.setdefault("NEWSDESK_WAREHOUSE", str(DEFAULT_WAREHOUSE))
+    return {"dumps": os.environ["NEWSDESK_DUMPS"], "warehouse": os.environ["NEWSDESK_WAREHOUSE"]}
+
+
 def resources_from_environment() -> dict[str, dg.ConfigurableResource]:
-    """The resources every job uses, configured by NEWSDESK_DUMPS and NEWSDESK_WAREHOUSE."""
+    """The resources of the Definitions: EnvVar fields, read when a run starts, so the UI
+    shows where settings come from and a changed environment needs no reload."""
+    settings_from_environment()
     return {
-        "dumps": DumpsFolder(path=os.environ.get("NEWSDESK_DUMPS", str(SAMPLE_DUMPS_DIR))),
-        "warehouse": Warehouse(path=os.environ.get("NEWSDESK_WAREHOUSE", str(DEFAULT_WAREHOUSE))),
+        "dumps": DumpsFolder(path=dg.EnvVar("NEWSDESK_DUMPS")),
+        "warehouse": Warehouse(path=dg.EnvVar("NEWSDESK_WAREHOUSE")),
     }

@@ -1,0 +1,68 @@
+"""The `newsdesk` command as a user runs it: a real subprocess from .venv/bin."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+NEWSDESK = Path(sys.executable).with_name("newsdesk")
+
+
+def newsdesk(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([str(NEWSDESK), *args], capture_output=True, text=True, env=env, timeout=300)
+
+
+@pytest.fixture
+def env(tmp_path):
+    return {**os.environ, "DAGSTER_HOME": str(tmp_path / "home")}
+
+
+def test_run_prints_per_dump_counts_and_totals_then_sql_reads_them(tmp_path, env):
+    warehouse = tmp_path / "w.duckdb"
+    run = newsdesk("run", "--warehouse", str(warehouse), env=env)
+    assert run.returncode == 0, run.stderr
+    assert "maghress-fr-2026-02-18" in run.stdout and "binary 1, empty 1, no_publication_line 1" in run.stdout
+    assert "37 pages, 28 distinct articles" in run.stdout
+    assert "Traceback" not in run.stderr
+
+    query = newsdesk("sql", "SELECT count(*) AS n FROM pages WHERE status = 'ok'", "--warehouse", str(warehouse), "--csv")
+    assert query.returncode == 0, query.stderr
+    assert query.stdout.split() == ["n", "29"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("run", "--dumps", "/nonexistent/dumps"), "newsdesk: dumps folder not found: /nonexistent/dumps"),
+        (("sql", "SELECT 1", "--warehouse", "/nonexistent/w.duckdb"), "newsdesk: no warehouse at /nonexistent/w.duckdb"),
+    ],
+)
+def test_user_errors_are_one_clear_line(args, message, env):
+    result = newsdesk(*args, env=env)
+    assert result.returncode == 2
+    assert result.stderr.startswith(message) and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_corrupt_warehouse_is_reported_and_left_alone(tmp_path, env):
+    warehouse = tmp_path / "w.duckdb"
+    warehouse.write_bytes(b"not a duckdb file")
+    result = newsdesk("run", "--warehouse", str(warehouse), env=env)
+    assert result.returncode == 2 and "not a valid DuckDB database" in result.stderr
+    assert warehouse.read_bytes() == b"not a duckdb file"
+
+
+def test_a_bad_query_is_one_line(tmp_path, env):
+    warehouse = tmp_path / "w.duckdb"
+    import duckdb
+
+    duckdb.connect(str(warehouse)).close()
+    result = newsdesk("sql", "SELEC nonsense", "--warehouse", str(warehouse), env=env)
+    assert result.returncode == 2 and result.stderr.startswith("newsdesk: query failed:")
+
+
+@pytest.mark.parametrize("command", ["run", "sql", "ui"])
+def test_help_says_what_each_command_does(command):
+    result = newsdesk(command, "--help")
+    assert result.returncode == 0 and "usage: newsdesk " + command in result.stdout

@@ -1,0 +1,122 @@
+"""End to end: the real Dagster definitions materialize the bundled dumps into a DuckDB file."""
+
+import shutil
+from datetime import date
+
+import dagster as dg
+import duckdb
+import polars as pl
+import pytest
+
+from assets.project import SAMPLE_DUMPS_DIR
+from assets.transforms.text_keys import identity_key
+from orchestration.pipeline import run_pipeline
+
+FIELDS = ("crawl_date", "status", "edition", "source", "title", "published_raw", "published_date")
+
+
+def snapshot(warehouse) -> dict[str, list]:
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        return {
+            table: connection.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall()
+            for table in ("pages", "articles", "headline_sightings", "headlines", "headline_clusters")
+        }
+
+
+def headline_ids(texts: list[str]) -> list[str]:
+    keys = pl.Series(texts, dtype=pl.String).to_frame("t").select(identity_key(pl.col("t")))["t"].to_list()
+    with duckdb.connect() as connection:
+        return [connection.execute("SELECT substr(md5(?), 1, 16)", [key]).fetchone()[0] for key in keys]
+
+
+@pytest.fixture
+def sample_warehouse(pipeline_env):
+    warehouse = pipeline_env(SAMPLE_DUMPS_DIR)
+    outcome = run_pipeline()
+    assert outcome.succeeded, outcome.failures
+    return warehouse
+
+
+def test_every_sample_page_lands_with_the_right_fields(sample_warehouse, truth):
+    with duckdb.connect(str(sample_warehouse), read_only=True) as connection:
+        pages = {
+            (row["dump_id"], row["page_id"]): row
+            for row in connection.sql("SELECT * FROM pages").pl().iter_rows(named=True)
+        }
+        bodies = dict(connection.execute("SELECT article_id, body FROM articles").fetchall())
+        sightings = connection.execute(
+            "SELECT dump_id, page_id, list(headline_id ORDER BY position) FROM headline_sightings GROUP BY ALL"
+        ).fetchall()
+    tickers = {(dump_id, page_id): ids for dump_id, page_id, ids in sightings}
+    assert len(pages) == len(truth)
+    for expected in truth:
+        page = pages[(expected["dump_id"], expected["page_id"])]
+        checked = FIELDS if expected["status"] == "ok" else ("crawl_date", "status")
+        for field in checked:
+            value = page[field].isoformat() if isinstance(page[field], date) else page[field]
+            assert value == expected[field], (expected["page_id"], field)
+        if expected["status"] == "ok":
+            assert bodies[page["article_id"]] == expected["body"], expected["page_id"]
+            if expected["ticker"]:
+                assert tickers[(expected["dump_id"], expected["page_id"])] == headline_ids(expected["ticker"])
+
+
+def test_distinct_articles_and_headlines_span_dumps(sample_warehouse):
+    with duckdb.connect(str(sample_warehouse), read_only=True) as connection:
+        # The same article sits in the folder dump (2026-02-18) and the tar dump (2026-02-24).
+        seen = connection.execute(
+            "SELECT first_seen, last_seen, sightings FROM articles "
+            "WHERE title = 'Cinq jeunes marocains périssent dans un incendie en Catalogne'"
+        ).fetchall()
+        assert seen == [(date(2026, 2, 18), date(2026, 2, 24), 2)]
+        duplicated = connection.execute(
+            "SELECT count(*) FROM (SELECT headline_id FROM headlines GROUP BY ALL HAVING count(*) > 1)"
+        ).fetchone()
+        assert duplicated == (0,)
+        consistent = connection.execute(
+            "SELECT count(*) FROM headlines h JOIN (SELECT headline_id, count(*) n FROM headline_sightings GROUP BY ALL) s "
+            "USING (headline_id) WHERE h.sightings <> s.n"
+        ).fetchone()
+        assert consistent == (0,)
+
+
+def test_running_twice_leaves_the_same_tables(sample_warehouse):
+    before = snapshot(sample_warehouse)
+    assert run_pipeline().succeeded
+    assert snapshot(sample_warehouse) == before
+
+
+def test_rematerializing_one_dump_replaces_its_rows(pipeline_env, tmp_path):
+    dumps = tmp_path / "dumps"
+    shutil.copytree(SAMPLE_DUMPS_DIR, dumps)
+    warehouse = pipeline_env(dumps)
+    assert run_pipeline().succeeded
+    before = snapshot(warehouse)
+
+    from orchestration.definitions import defs
+
+    instance = dg.DagsterInstance.get()
+    ingest = defs.resolve_job_def("ingest_dump")
+    assert ingest.execute_in_process(partition_key="turess-es-2026-02-20", instance=instance).success
+    assert defs.resolve_job_def("publish_warehouse").execute_in_process(instance=instance).success
+    assert snapshot(warehouse) == before
+
+    # A dump that disappears takes its rows and its partition with it.
+    (dumps / "turess-es-2026-02-20.jsonl").unlink()
+    outcome = run_pipeline()
+    assert outcome.succeeded and outcome.removed == ["turess-es-2026-02-20"]
+    after = snapshot(warehouse)
+    assert not [row for row in after["pages"] if row[0] == "turess-es-2026-02-20"]
+    assert len(after["pages"]) == len(before["pages"]) - 4
+    assert "turess-es-2026-02-20" not in instance.get_dynamic_partitions("dumps")
+
+
+def test_a_broken_dump_fails_its_step_and_keeps_the_others(pipeline_env, tmp_path):
+    dumps = tmp_path / "dumps"
+    shutil.copytree(SAMPLE_DUMPS_DIR, dumps)
+    (dumps / "broken-2026-03-01.parquet").write_bytes(b"PAR1 this is not parquet")
+    warehouse = pipeline_env(dumps)
+    outcome = run_pipeline()
+    assert list(outcome.failures) == ["parse broken-2026-03-01"]
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        assert connection.execute("SELECT count(DISTINCT dump_id) FROM pages").fetchone() == (7,)
