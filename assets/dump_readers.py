@@ -62,6 +62,26 @@ class Dump:
         return None
 
 
+    @property
+    def signature(self) -> str:
+        """Changes whenever the dump's content does: size and modification time of the
+        file, or of every file in the folder."""
+        if self.format != "folder":
+            stat = self.path.stat()
+            return f"{stat.st_size}:{stat.st_mtime_ns}"
+        count = size = newest = 0
+        for folder, _, files in os.walk(self.path):
+            for name in files:
+                stat = os.lstat(os.path.join(folder, name))
+                count, size, newest = count + 1, size + stat.st_size, max(newest, stat.st_mtime_ns)
+        return f"{count}:{size}:{newest}"
+
+    @property
+    def is_marked_complete(self) -> bool:
+        """A folder dump whose writer left a _SUCCESS marker is complete, whatever its mtimes."""
+        return self.format == "folder" and (self.path / "_SUCCESS").exists()
+
+
 @dataclass(frozen=True)
 class DumpListing:
     dumps: list[Dump]

@@ -14,6 +14,7 @@ from assets.dump_readers import Dump, read_dump
 from assets.metadata import markdown_table, table_schema
 from assets.transforms.editions import load_editions
 from assets.transforms.parse import PARSED_SCHEMA, parse_pages
+from orchestration.automation import retry_missing_dumps_daily
 from orchestration.partitions import dumps_partitions
 from orchestration.resources import DumpsFolder, Warehouse
 
@@ -66,6 +67,7 @@ def write_parsed_dump(dump: Dump, target: Path, batch_size: int = 5000, log=None
     partitions_def=dumps_partitions,
     group_name="ingest",
     kinds={"polars", "parquet"},
+    automation_condition=retry_missing_dumps_daily,
     description=(
         "One dump, parsed: one row per input page (kept or rejected, with its reason), the "
         "article fields of kept pages and every page's ticker headlines, written atomically to "
@@ -74,6 +76,7 @@ def write_parsed_dump(dump: Dump, target: Path, batch_size: int = 5000, log=None
 )
 def parsed_dump(context: dg.AssetExecutionContext, dumps: DumpsFolder, warehouse: Warehouse) -> dg.MaterializeResult:
     dump = dumps.dump(context.partition_key)
+    signature = dump.signature  # before reading: a change during the read shows up next time
     target = warehouse.part_path(dump.dump_id)
     report = write_parsed_dump(dump, target, log=context.log.info)
     rejected = {status: count for status, count in report.by_status.items() if status != "ok"}
@@ -88,6 +91,7 @@ def parsed_dump(context: dg.AssetExecutionContext, dumps: DumpsFolder, warehouse
             "rejected_by_reason": rejected,
             "headline_sightings": report.headline_sightings,
             "bytes_read": report.bytes,
+            "dump_signature": signature,
             "partition_file": dg.MetadataValue.path(str(target)),
             "preview": dg.MetadataValue.md(
                 markdown_table(preview.select("page_id", "edition", "source", "title", "published_date"))

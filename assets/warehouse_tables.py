@@ -12,6 +12,7 @@ from assets.metadata import markdown_table, table_schema
 from assets.parsed_dump import parsed_dump
 from assets.project import read_sql
 from assets.publish import CONTRACT_TABLES, publish
+from orchestration.automation import publish_after_dumps_change
 from orchestration.resources import DumpsFolder, Warehouse
 
 
@@ -32,6 +33,7 @@ _DESCRIPTIONS = table_descriptions()
             group_name="warehouse",
             kinds={"duckdb"},
             description=_DESCRIPTIONS.get(table),
+            automation_condition=publish_after_dumps_change,
         )
         for table in CONTRACT_TABLES
     ],

@@ -4,13 +4,18 @@ import dagster as dg
 
 from assets.parsed_dump import parsed_dump
 from assets.warehouse_tables import warehouse_tables
+from orchestration.automation import automation_sensor
 from orchestration.checks import warehouse_checks
 from orchestration.jobs import ingest_dump_job, publish_warehouse_job
 from orchestration.resources import resources_from_environment
+from orchestration.schedules import daily_publish_schedule
+from orchestration.sensors import dumps_folder_sensor
 
 defs = dg.Definitions(
     assets=[parsed_dump, warehouse_tables],
     asset_checks=warehouse_checks,
     jobs=[ingest_dump_job, publish_warehouse_job],
+    sensors=[dumps_folder_sensor, automation_sensor],
+    schedules=[daily_publish_schedule],
     resources=resources_from_environment(),
 )

@@ -1,0 +1,29 @@
+"""When assets materialize without anyone asking: declarative conditions, evaluated by the
+automation sensor in the daemon (`newsdesk ui` runs it)."""
+
+import dagster as dg
+
+DAILY_CRON = "0 4 * * *"
+TIMEZONE = "Africa/Casablanca"
+
+# Publish once the dump runs settle: after any partition file changed, when none is running.
+publish_after_dumps_change = (
+    dg.AutomationCondition.any_deps_updated().since_last_handled()
+    & ~dg.AutomationCondition.any_deps_in_progress()
+    & ~dg.AutomationCondition.in_progress()
+).with_label("publish after dumps change")
+
+# The sensor requests each dump once per content; a run that failed is retried daily, not every tick.
+retry_missing_dumps_daily = (
+    dg.AutomationCondition.missing()
+    & dg.AutomationCondition.cron_tick_passed(DAILY_CRON, TIMEZONE)
+    & ~dg.AutomationCondition.in_progress()
+).with_label("daily retry of dumps never parsed")
+
+automation_sensor = dg.AutomationConditionSensorDefinition(
+    "newsdesk_automation",
+    target=dg.AssetSelection.all(),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+    description="Publishes the warehouse after dump runs, and retries failed dumps daily.",
+)

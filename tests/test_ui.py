@@ -1,0 +1,150 @@
+"""The real thing: `newsdesk ui` (webserver and daemon) in a subprocess, driven over GraphQL."""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from assets.project import SAMPLE_DUMPS_DIR
+
+NEWSDESK = Path(sys.executable).with_name("newsdesk")
+DUMP = "turess-es-2026-02-20"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class GraphQL:
+    def __init__(self, port: int):
+        self.url = f"http://127.0.0.1:{port}/graphql"
+
+    def __call__(self, query: str, **variables) -> dict:
+        body = json.dumps({"query": query, "variables": variables}).encode()
+        request = urllib.request.Request(self.url, body, {"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            answer = json.load(response)
+        assert "errors" not in answer, answer["errors"]
+        return answer["data"]
+
+
+def wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def ui(tmp_path):
+    dumps = tmp_path / "dumps"
+    dumps.mkdir()
+    shutil.copy(SAMPLE_DUMPS_DIR / f"{DUMP}.jsonl", dumps)
+    port = free_port()
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home")}
+    warehouse = tmp_path / "w.duckdb"
+    args = [str(NEWSDESK), "ui", "--port", str(port), "--dumps", str(dumps), "--warehouse", str(warehouse)]
+    process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    graphql = GraphQL(port)
+
+    def up():
+        try:
+            return graphql("{ version }")
+        except OSError:
+            assert process.poll() is None, "newsdesk ui exited"
+            return None
+
+    try:
+        wait_for(up, 120, "the webserver")
+        yield graphql, warehouse
+    finally:
+        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C: dagster dev stops the webserver and the daemon
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            raise
+
+
+LOCATION = """
+{ workspaceOrError { ... on Workspace { locationEntries {
+    name loadStatus
+    locationOrLoadError { __typename ... on PythonError { message } }
+} } } }
+"""
+REPOSITORY = """
+{ repositoriesOrError { ... on RepositoryConnection { nodes {
+    name location { name }
+    schedules { name executionTimezone }
+    sensors { name }
+    assetNodes { assetKey { path } assetChecksOrError { ... on AssetChecks { checks { name } } } }
+} } } }
+"""
+ADD_PARTITION = """
+mutation($repo: RepositorySelector!, $key: String!) {
+  addDynamicPartition(repositorySelector: $repo, partitionsDefName: "dumps", partitionKey: $key) { __typename }
+}
+"""
+LAUNCH = """
+mutation($params: ExecutionParams!) {
+  launchRun(executionParams: $params) {
+    __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message }
+  }
+}
+"""
+STATUS = "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
+
+
+def launch(graphql, repo: dict, job: str, tags: list[dict]) -> str:
+    params = {"selector": {**repo, "jobName": job}, "executionMetadata": {"tags": tags}}
+    launched = graphql(LAUNCH, params=params)["launchRun"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    run_id = launched["run"]["runId"]
+
+    def finished():
+        status = graphql(STATUS, id=run_id)["runOrError"]["status"]
+        return status if status in ("SUCCESS", "FAILURE", "CANCELED") else None
+
+    assert wait_for(finished, 180, f"run {job}") == "SUCCESS"
+    return run_id
+
+
+def test_the_ui_loads_everything_and_runs_a_partition(ui):
+    graphql, warehouse = ui
+    [entry] = graphql(LOCATION)["workspaceOrError"]["locationEntries"]
+    assert entry["loadStatus"] == "LOADED" and entry["locationOrLoadError"]["__typename"] == "RepositoryLocation", entry
+
+    [repository] = graphql(REPOSITORY)["repositoriesOrError"]["nodes"]
+    assert {"daily_publish"} == {s["name"] for s in repository["schedules"]}
+    assert repository["schedules"][0]["executionTimezone"] == "Africa/Casablanca"
+    assert {"dumps_folder_sensor", "newsdesk_automation"} <= {s["name"] for s in repository["sensors"]}
+    assets = {"/".join(node["assetKey"]["path"]): node for node in repository["assetNodes"]}
+    assert {"parsed_dump", "pages", "articles", "headlines", "headline_sightings", "headline_clusters"} <= set(assets)
+
+    repo = {"repositoryLocationName": repository["location"]["name"], "repositoryName": repository["name"]}
+    graphql(ADD_PARTITION, repo=repo, key=DUMP)
+    launch(graphql, repo, "ingest_dump", [{"key": "dagster/partition", "value": DUMP}])
+    launch(graphql, repo, "publish_warehouse", [])
+
+    def published():
+        try:
+            with duckdb.connect(str(warehouse), read_only=True) as connection:
+                return connection.execute("SELECT count(*) FROM pages WHERE dump_id = ?", [DUMP]).fetchone()[0]
+        except duckdb.IOException:
+            return None  # a sensor-launched publish may hold the file this very second
+
+    assert wait_for(published, 30, "the rows") == 4
