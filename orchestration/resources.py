@@ -7,6 +7,7 @@ the project; nothing connects at import time.
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,7 +47,7 @@ class Warehouse(dg.ConfigurableResource):
     """The DuckDB warehouse file and the per-dump partition files it is published from.
 
     Partition files live next to the warehouse, in `<name>.parts/`. Only the publish step
-    writes the DuckDB file, under a file lock, so parallel partition runs never meet on it.
+    writes the DuckDB file (see `writer`), so parallel partition runs never meet on it.
     """
 
     path: str
@@ -66,8 +67,14 @@ class Warehouse(dg.ConfigurableResource):
 
     @contextmanager
     def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """The one writable connection: a file lock first (the one-writer rule across
-        processes), then DuckDB's own lock, retried while readers hold the file."""
+        """The one writable connection, on a copy of the warehouse that replaces it when the
+        block ends without error (publish by swap).
+
+        Readers never block the writer and never see half a publish: a connection opened
+        before the swap keeps reading the old file, one opened after reads the new one. A
+        crash or an error leaves the warehouse as it was. The file lock keeps writers one at
+        a time across processes.
+        """
         self.file.parent.mkdir(parents=True, exist_ok=True)
         lock = FileLock(str(self.file) + ".lock")
         try:
@@ -76,14 +83,24 @@ class Warehouse(dg.ConfigurableResource):
             raise WarehouseUnavailable(
                 f"another newsdesk run has been writing {self.file} for over {self.lock_timeout_seconds:.0f} s"
             ) from error
+        draft = self.file.with_name(f".{self.file.name}.draft")
         try:
-            connection = self._connect(read_only=False)
+            _remove_database(draft)  # left by a writer that was killed
+            try:
+                if self.file.exists():
+                    shutil.copyfile(self.file, draft)
+                connection = duckdb.connect(str(draft))
+            except (OSError, duckdb.Error) as error:
+                raise WarehouseUnavailable(f"cannot prepare a new version of {self.file}: {error}") from error
             try:
                 connection.execute(read_sql("schema.sql"))
                 yield connection
+                connection.execute("CHECKPOINT")
             finally:
                 connection.close()
+            _durable_replace(draft, self.file)
         finally:
+            _remove_database(draft)
             lock.release()
 
     @contextmanager
@@ -91,18 +108,19 @@ class Warehouse(dg.ConfigurableResource):
         """A read-only connection, for queries and checks."""
         if not self.file.exists():
             raise WarehouseUnavailable(f"no warehouse at {self.file}: run `newsdesk run` first")
-        connection = self._connect(read_only=True)
+        connection = self._connect_read_only()
         try:
             yield connection
         finally:
             connection.close()
 
-    def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+    def _connect_read_only(self) -> duckdb.DuckDBPyConnection:
+        # Only a process holding the file read-write (a user's DuckDB CLI, say) blocks a reader.
         deadline = time.monotonic() + self.lock_timeout_seconds
         delay = 0.05
         while True:
             try:
-                return duckdb.connect(str(self.file), read_only=read_only)
+                return duckdb.connect(str(self.file), read_only=True)
             except duckdb.IOException as error:
                 if "lock" not in str(error).lower():
                     raise WarehouseUnavailable(f"cannot open warehouse {self.file}: {error}") from error
@@ -115,6 +133,23 @@ class Warehouse(dg.ConfigurableResource):
                 delay = min(delay * 2, 2.0)
             except duckdb.Error as error:
                 raise WarehouseUnavailable(f"cannot open warehouse {self.file}: {error}") from error
+
+
+def _remove_database(path: Path) -> None:
+    for leftover in (path, path.with_name(path.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+
+
+def _durable_replace(source: Path, target: Path) -> None:
+    """Rename source over target, with the data and the rename on disk before returning."""
+    with open(source, "rb") as written:
+        os.fsync(written.fileno())
+    os.replace(source, target)
+    directory = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
 
 
 def settings_from_environment() -> dict[str, str]:
