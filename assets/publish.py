@@ -64,7 +64,7 @@ def publish(connection: duckdb.DuckDBPyConnection, part_files: dict[str, Path]) 
         connection.execute("ROLLBACK")
         raise
     report.row_counts = {
-        table: connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in CONTRACT_TABLES
+        table: connection.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] for table in CONTRACT_TABLES
     }
     return report
 

@@ -48,6 +48,10 @@ def warehouse_tables(context: dg.AssetExecutionContext, dumps: DumpsFolder, ware
     with warehouse.writer() as connection:
         report = publish(connection, {d: p for d, p in part_files.items() if d not in stale})
         schemas = {table: _column_types(connection, table) for table in CONTRACT_TABLES}
+        pages_by_status = connection.execute(
+            "SELECT dump_id, status, count(*) FROM pages GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
+        clusters = connection.execute("SELECT count(DISTINCT cluster_id) FROM headline_clusters").fetchall()[0][0]
         previews = {table: connection.sql(f"SELECT * FROM {table} LIMIT 5").pl() for table in CONTRACT_TABLES}
     for path in stale.values():
         path.unlink(missing_ok=True)  # after the commit: a crash before it leaves the rows and the file
@@ -55,10 +59,15 @@ def warehouse_tables(context: dg.AssetExecutionContext, dumps: DumpsFolder, ware
         f"published {len(report.loaded)} dumps, removed {len(report.removed)}, "
         f"{len(report.unchanged)} unchanged; rows: {report.row_counts}"
     )
+    extra = {
+        "pages": {"pages_by_dump_and_status": dg.MetadataValue.json([list(row) for row in pages_by_status])},
+        "headline_clusters": {"clusters": clusters},
+    }
     for table in CONTRACT_TABLES:
         yield dg.MaterializeResult(
             asset_key=table,
             metadata={
+                **extra.get(table, {}),
                 "dagster/row_count": report.row_counts[table],
                 "dagster/column_schema": table_schema(schemas[table]),
                 "warehouse": dg.MetadataValue.path(str(warehouse.file)),

@@ -121,13 +121,14 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _check_readable(warehouse: Path) -> None:
-    from orchestration.resources import Warehouse, WarehouseUnavailable
-
+    # The header says whether it is a DuckDB file, without waiting on another process's lock.
     try:
-        with Warehouse(path=str(warehouse)).reader():
-            pass
-    except WarehouseUnavailable as error:
-        raise CliError(str(error)) from error
+        with open(warehouse, "rb") as file:
+            header = file.read(12)
+    except OSError as error:
+        raise CliError(f"cannot read warehouse {warehouse}: {error.strerror}") from error
+    if header[8:12] != b"DUCK":
+        raise CliError(f"cannot open warehouse {warehouse}: it is not a valid DuckDB database file")
 
 
 def _progress_printer():

@@ -23,6 +23,7 @@ class PipelineOutcome:
     dumps: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # entries that are not dumps, and why
     removed: list[str] = field(default_factory=list)  # dumps gone from the folder, and so from the warehouse
+    tables: dict[str, dict] = field(default_factory=dict)  # table -> metadata of its last materialization
     failures: dict[str, str] = field(default_factory=dict)  # what failed: its first error line
 
     @property
@@ -70,6 +71,12 @@ def run_pipeline(progress: Callable[[str], None] | None = None) -> PipelineOutco
     )
     if not result.success:
         outcome.failures["publish"] = _first_error(result)
+    # The summary comes from the run's own record: no second connection to the warehouse,
+    # which a user's open read-write session could block.
+    for materialization in result.asset_materializations_for_node("warehouse_tables"):
+        outcome.tables[materialization.asset_key.to_user_string()] = {
+            name: entry.value for name, entry in materialization.metadata.items()
+        }
     if progress:
         progress("")
     return outcome

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections import defaultdict
 
 from orchestration.pipeline import PipelineOutcome
-from orchestration.resources import Warehouse, WarehouseUnavailable
 
 
 def print_summary(outcome: PipelineOutcome, out=sys.stdout) -> None:
@@ -13,37 +13,13 @@ def print_summary(outcome: PipelineOutcome, out=sys.stdout) -> None:
         print(f"skipped {name}: {reason}", file=out)
     for dump_id in outcome.removed:
         print(f"removed {dump_id}: no longer in the dumps folder, its rows left the warehouse", file=out)
-    try:
-        with Warehouse(path=str(outcome.warehouse)).reader() as connection:
-            per_dump = connection.execute(
-                """
-                WITH by_status AS (SELECT dump_id, status, count(*) AS n FROM pages GROUP BY ALL)
-                SELECT dump_id,
-                       coalesce(sum(n) FILTER (status = 'ok'), 0) AS kept,
-                       coalesce(sum(n) FILTER (status <> 'ok'), 0) AS rejected,
-                       coalesce(string_agg(status || ' ' || n, ', ' ORDER BY n DESC, status)
-                                FILTER (status <> 'ok'), '') AS reasons
-                FROM by_status GROUP BY dump_id ORDER BY dump_id
-                """
-            ).fetchall()
-            totals = connection.execute(
-                "SELECT (SELECT count(*) FROM pages), (SELECT count(*) FROM articles), "
-                "(SELECT count(*) FROM headlines), (SELECT count(*) FROM headline_sightings), "
-                "(SELECT count(DISTINCT cluster_id) FROM headline_clusters)"
-            ).fetchone()
-    except WarehouseUnavailable as error:
-        print(f"warehouse not readable: {error}", file=out)
-        per_dump, totals = [], None
-    if per_dump:
-        width = max(len("dump"), *(len(row[0]) for row in per_dump))
-        print(f"{'dump':<{width}}  {'kept':>6}  {'rejected':>8}  reasons", file=out)
-        for dump_id, kept, rejected, reasons in per_dump:
-            print(f"{dump_id:<{width}}  {kept:>6}  {rejected:>8}  {reasons}", file=out)
-    if totals:
-        pages, articles, headlines, sightings, clusters = totals
+    if outcome.tables:
+        _print_dumps(outcome.tables["pages"]["pages_by_dump_and_status"], out)
+        count = {table: metadata["dagster/row_count"] for table, metadata in outcome.tables.items()}
         print(
-            f"\n{pages} pages, {articles} distinct articles, {headlines} distinct headlines "
-            f"({sightings} ticker sightings, {clusters} near-duplicate clusters)",
+            f"\n{count['pages']} pages, {count['articles']} distinct articles, {count['headlines']} distinct "
+            f"headlines ({count['headline_sightings']} ticker sightings, "
+            f"{outcome.tables['headline_clusters']['clusters']} near-duplicate clusters)",
             file=out,
         )
     print(f"warehouse: {outcome.warehouse}", file=out)
@@ -51,3 +27,23 @@ def print_summary(outcome: PipelineOutcome, out=sys.stdout) -> None:
         print(f"FAILED {step}: {error}", file=out)
     if outcome.failures:
         print("the full error of each failed step is in the run's logs: `newsdesk ui`, then Runs", file=out)
+
+
+def _print_dumps(rows: list[list], out) -> None:
+    kept: dict[str, int] = defaultdict(int)
+    rejected: dict[str, dict[str, int]] = defaultdict(dict)
+    for dump_id, status, count in rows:
+        if status == "ok":
+            kept[dump_id] = count
+        else:
+            rejected[dump_id][status] = count
+    dumps = sorted(kept.keys() | rejected.keys())
+    if not dumps:
+        print("no pages: the dumps folder holds no dump", file=out)
+        return
+    width = max(len("dump"), *(len(dump_id) for dump_id in dumps))
+    print(f"{'dump':<{width}}  {'kept':>7}  {'rejected':>8}  reasons", file=out)
+    for dump_id in dumps:
+        reasons = sorted(rejected[dump_id].items(), key=lambda item: (-item[1], item[0]))
+        shown = ", ".join(f"{status} {count}" for status, count in reasons)
+        print(f"{dump_id:<{width}}  {kept[dump_id]:>7}  {sum(rejected[dump_id].values()):>8}  {shown}", file=out)

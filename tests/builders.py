@@ -44,3 +44,14 @@ def records(*texts: str, **columns) -> pl.DataFrame:
     data.update(page_id=[str(i) for i in range(1, n + 1)], text=list(texts), encoding=["utf-8"] * n)
     data.update(columns)
     return pl.DataFrame(data, schema=RECORD_SCHEMA)
+
+
+def write_jsonl_dump(path, pages: int, variant: str = "") -> None:
+    """A JSONL dump of distinct French pages sharing one ticker, like one crawl of the site."""
+    import json
+
+    ticker = tuple(f"Titre du fil {i} {variant}".strip() for i in range(48))
+    with open(path, "w", encoding="utf-8") as out:
+        for i in range(pages):
+            text = make_page(title=f"Article {i} {variant}".strip(), body=(f"Corps de l'article {i}.",) * 5, ticker=ticker)
+            out.write(json.dumps({"id": f"p{i}", "text": text}) + "\n")

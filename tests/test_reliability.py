@@ -1,0 +1,180 @@
+"""Nothing lost, nothing let in: killed runs, readers during writes, hostile names and archives."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.builders import make_page, write_jsonl_dump
+
+NEWSDESK = Path(sys.executable).with_name("newsdesk")
+TABLES = ("pages", "articles", "headline_sightings", "headlines", "headline_clusters")
+
+
+def snapshot(warehouse: Path) -> dict:
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        return {table: connection.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall() for table in TABLES}
+
+
+def start_run(dumps: Path, warehouse: Path, home: Path) -> subprocess.Popen:
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    args = [str(NEWSDESK), "run", "--dumps", str(dumps), "--warehouse", str(warehouse)]
+    return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def run(dumps: Path, warehouse: Path, home: Path) -> str:
+    process = start_run(dumps, warehouse, home)
+    out, err = process.communicate(timeout=600)
+    assert process.returncode == 0, out + err
+    return out
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """Two states of a dumps folder, and the warehouse each one must give."""
+    root = tmp_path_factory.mktemp("corpus")
+    before, after = root / "before", root / "after"
+    before.mkdir()
+    after.mkdir()
+    for name in ("a-2026-01-01", "b-2026-01-02"):
+        write_jsonl_dump(before / f"{name}.jsonl", 3000)
+    write_jsonl_dump(after / "a-2026-01-01.jsonl", 3000, variant="v2")  # changed
+    os.link(before / "b-2026-01-02.jsonl", after / "b-2026-01-02.jsonl")  # unchanged
+    write_jsonl_dump(after / "c-2026-01-03.jsonl", 3000)  # new
+    expected = {}
+    for state in (before, after):
+        warehouse = root / f"{state.name}.duckdb"
+        run(state, warehouse, root / f"home-{state.name}")
+        expected[state.name] = snapshot(warehouse)
+    return root, expected
+
+
+def warehouse_in_state(corpus, tmp_path, state: str) -> tuple[Path, Path, Path]:
+    """A copy of the dumps, warehouse, partition files and Dagster home that `state` built."""
+    root, _ = corpus
+    dumps, warehouse, home = tmp_path / "dumps", tmp_path / "w.duckdb", tmp_path / "home"
+    shutil.copytree(root / state, dumps, copy_function=os.link)
+    shutil.copy2(root / f"{state}.duckdb", warehouse)
+    shutil.copytree(root / f"{state}.parts", tmp_path / "w.parts")
+    shutil.copytree(root / f"home-{state}", home)
+    return dumps, warehouse, home
+
+
+def switch_dumps(corpus, dumps: Path, state: str) -> None:
+    root, _ = corpus
+    shutil.rmtree(dumps)
+    shutil.copytree(root / state, dumps, copy_function=os.link)
+
+
+def wait_for_file(pattern_dir: Path, glob: str, process: subprocess.Popen, timeout: float = 120) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        if any(pattern_dir.glob(glob)):
+            return True
+        time.sleep(0.005)
+    return False
+
+
+@pytest.mark.parametrize("moment", ["parsing a dump", "publishing", "after 2 s"])
+def test_a_killed_run_leaves_the_old_or_the_new_warehouse_and_the_next_run_completes(corpus, tmp_path, moment):
+    _, expected = corpus
+    dumps, warehouse, home = warehouse_in_state(corpus, tmp_path, "before")
+    switch_dumps(corpus, dumps, "after")
+    process = start_run(dumps, warehouse, home)
+    if moment == "parsing a dump":
+        assert wait_for_file(tmp_path / "w.parts", ".*.tmp", process)
+    elif moment == "publishing":
+        assert wait_for_file(tmp_path, ".w.duckdb.draft", process)
+    else:
+        time.sleep(2)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+
+    assert snapshot(warehouse) in (expected["before"], expected["after"])
+    run(dumps, warehouse, home)
+    assert snapshot(warehouse) == expected["after"]
+
+
+READER = """
+import os, sys, time, duckdb
+connection = duckdb.connect(sys.argv[1], read_only=sys.argv[2] == "ro")
+counts = set()
+print("open", flush=True)
+while not os.path.exists(sys.argv[3]):
+    counts.add(connection.execute(
+        "SELECT count(*), count(DISTINCT dump_id), (SELECT count(*) FROM headline_sightings) FROM pages"
+    ).fetchone())
+    time.sleep(0.05)
+print(sorted(counts), flush=True)
+"""
+
+
+@pytest.mark.parametrize("mode", ["ro", "rw"])
+def test_a_reader_holding_the_warehouse_does_not_fail_a_run_nor_see_half_a_publish(corpus, tmp_path, mode):
+    _, expected = corpus
+    dumps, warehouse, home = warehouse_in_state(corpus, tmp_path, "before")
+    old = (len(expected["before"]["pages"]), 2, len(expected["before"]["headline_sightings"]))
+    stop = tmp_path / "stop-reading"
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(warehouse), mode, str(stop)], stdout=subprocess.PIPE, text=True
+    )
+    assert reader.stdout.readline().strip() == "open"
+    switch_dumps(corpus, dumps, "after")
+    run(dumps, warehouse, home)  # the reader holds its connection all along
+    stop.touch()
+    seen = reader.communicate(timeout=60)[0]
+    assert seen.strip() == str([old])  # one consistent snapshot, never a mix
+    assert snapshot(warehouse) == expected["after"]
+
+
+def test_names_are_data_not_code(tmp_path):
+    dumps = tmp_path / "dumps"
+    dumps.mkdir()
+    name = "x'; DROP TABLE pages; --"
+    (dumps / f"{name}.jsonl").write_text('{"id": "a\\"b; DELETE FROM pages", "text": "%s"}\n' % make_page().replace("\n", "\\n"))
+    weird = dumps / "été 2026 (copie) $HOME"
+    (weird / "..dots").mkdir(parents=True)
+    (weird / "..dots" / "ça va; rm -rf.txt").write_text(make_page())
+    warehouse = tmp_path / "w.duckdb"
+    run(dumps, warehouse, tmp_path / "home")
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        rows = connection.execute("SELECT dump_id, page_id, status FROM pages ORDER BY ALL").fetchall()
+    assert rows == [
+        ("x'; DROP TABLE pages; --", 'a"b; DELETE FROM pages', "ok"),
+        ("été 2026 (copie) $HOME", "..dots/ça va; rm -rf", "ok"),
+    ]
+
+
+def test_symlinks_out_of_the_dumps_root_are_not_followed(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text(make_page(title="Secret"))
+    dumps = tmp_path / "dumps"
+    (dumps / "d").mkdir(parents=True)
+    (dumps / "d" / "ok.txt").write_text(make_page())
+    (dumps / "d" / "leak.txt").symlink_to(secret)
+    (dumps / "d" / "outside").symlink_to(tmp_path, target_is_directory=True)
+    warehouse = tmp_path / "w.duckdb"
+    run(dumps, warehouse, tmp_path / "home")
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        rows = connection.execute("SELECT page_id, status FROM pages ORDER BY ALL").fetchall()
+        titles = connection.execute("SELECT title FROM articles").fetchall()
+    assert rows == [("leak", "unsafe_link"), ("ok", "ok")]
+    assert titles == [("Un titre",)]
+
+
+def test_an_unwritable_warehouse_location_is_one_clear_error(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where a folder should be")
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home")}
+    result = subprocess.run(
+        [str(NEWSDESK), "run", "--warehouse", str(blocker / "w.duckdb")], env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert "FAILED publish" in result.stdout and "Traceback" not in result.stdout + result.stderr
+    assert blocker.read_text() == "a file where a folder should be"
