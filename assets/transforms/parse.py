@@ -43,7 +43,7 @@ def parse_pages(pages: pl.DataFrame, editions: tuple[Edition, ...]) -> pl.DataFr
     'empty', 'binary', 'no_publication_line', 'no_title' or 'ok'.
     """
     pages = pages.with_row_index("row").with_columns(
-        text=pl.col("text").str.strip_chars_start("\ufeff").str.replace_all("\r\n?", "\n")
+        text=pl.col("text").str.strip_prefix("\ufeff").str.replace_all("\r\n?", "\n")
     )
     pages = pages.with_columns(
         status=pl.when(pl.col("status").is_not_null())
@@ -90,11 +90,19 @@ def parse_pages(pages: pl.DataFrame, editions: tuple[Edition, ...]) -> pl.DataFr
                     separator=_KEY_SEPARATOR,
                 )
             ),
-            ticker_keys=pl.col("ticker").list.eval(identity_key(pl.element())),
         )
         .sort("row")
     )
+    parsed = parsed.with_columns(ticker_keys=_ticker_keys(parsed["ticker"]))
     return parsed.select([pl.col(name).cast(dtype) for name, dtype in PARSED_SCHEMA.items()])
+
+
+def _ticker_keys(tickers: pl.Series) -> pl.Expr:
+    # Every page crawled at the same time shows the same ticker: key each distinct headline
+    # once (Unicode normalization is the costly part), then map the lists through the keys.
+    distinct = tickers.explode().drop_nulls().unique()
+    keys = distinct.to_frame("text").select(identity_key(pl.col("text")))["text"]
+    return pl.col("ticker").list.eval(pl.element().replace_strict(distinct, keys, return_dtype=pl.String))
 
 
 def _lines(pages: pl.DataFrame) -> pl.DataFrame:
