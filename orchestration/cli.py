@@ -57,6 +57,12 @@ def _parser() -> argparse.ArgumentParser:
         help=f"the folder of dumps (default: $NEWSDESK_DUMPS or the bundled samples, {_shown(SAMPLE_DUMPS_DIR)})",
     )
     run.add_argument("--warehouse", type=Path, default=_default_warehouse(DEFAULT_WAREHOUSE), help=warehouse_help)
+    run.add_argument(
+        "--workers",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        help="dumps parsed at once, each in its own process (default: 2, or 1 on one core)",
+    )
     run.set_defaults(command=_run)
 
     sql = commands.add_parser(
@@ -115,7 +121,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.warehouse.exists():
         _check_readable(args.warehouse)
     _configure_environment(args.dumps, args.warehouse)
-    outcome = run_pipeline(progress=_progress_printer())
+    outcome = run_pipeline(progress=_progress_printer(), workers=args.workers)
     print_summary(outcome)
     return 0 if outcome.succeeded else 1
 

@@ -3,13 +3,15 @@ Dagster definitions and instance that the UI uses."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import multiprocessing
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
 
-from orchestration.partitions import dumps_partitions
+from orchestration.partitions import dumps_partitions, parsed_signature
 from orchestration.resources import DumpsFolder, Warehouse, settings_from_environment
 
 # The summary reports outcomes and first error lines; the run's events, tracebacks
@@ -22,6 +24,7 @@ class PipelineOutcome:
     warehouse: Path
     dumps: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # entries that are not dumps, and why
+    unchanged: list[str] = field(default_factory=list)  # dumps not parsed again: same content as last time
     removed: list[str] = field(default_factory=list)  # dumps gone from the folder, and so from the warehouse
     tables: dict[str, dict] = field(default_factory=dict)  # table -> metadata of its last materialization
     failures: dict[str, str] = field(default_factory=dict)  # what failed: its first error line
@@ -43,7 +46,9 @@ def sync_partitions(instance: dg.DagsterInstance, dump_ids: list[str]) -> tuple[
     return added, removed
 
 
-def run_pipeline(progress: Callable[[str], None] | None = None) -> PipelineOutcome:
+def run_pipeline(progress: Callable[[str], None] | None = None, workers: int = 2) -> PipelineOutcome:
+    """Parse every dump whose content changed since its last parse (up to `workers` at a
+    time, each a partition run), then publish the warehouse."""
     from orchestration.definitions import defs
 
     settings = settings_from_environment()
@@ -55,15 +60,18 @@ def run_pipeline(progress: Callable[[str], None] | None = None) -> PipelineOutco
     )
     instance = dg.DagsterInstance.get()
     _, outcome.removed = sync_partitions(instance, outcome.dumps)
-    ingest = defs.resolve_job_def("ingest_dump")
-    for number, dump_id in enumerate(outcome.dumps, start=1):
+    warehouse = Warehouse(path=settings["warehouse"])
+    to_parse = [
+        dump.dump_id
+        for dump in listing.dumps
+        if parsed_signature(instance, dump.dump_id) != dump.signature or not warehouse.part_path(dump.dump_id).exists()
+    ]
+    outcome.unchanged = [d for d in outcome.dumps if d not in to_parse]
+    for number, (dump_id, error) in enumerate(_parse_dumps(to_parse, workers, instance), start=1):
+        if error:
+            outcome.failures[f"parse {dump_id}"] = error
         if progress:
-            progress(f"[{number}/{len(outcome.dumps)}] parsing {dump_id}")
-        result = ingest.execute_in_process(
-            run_config=_QUIET_CONSOLE, partition_key=dump_id, instance=instance, raise_on_error=False
-        )
-        if not result.success:
-            outcome.failures[f"parse {dump_id}"] = _first_error(result)
+            progress(f"[{number}/{len(to_parse)}] parsed {dump_id}")
     if progress:
         progress("publishing the warehouse")
     result = defs.resolve_job_def("publish_warehouse").execute_in_process(
@@ -80,6 +88,33 @@ def run_pipeline(progress: Callable[[str], None] | None = None) -> PipelineOutco
     if progress:
         progress("")
     return outcome
+
+
+def _parse_dumps(dump_ids: list[str], workers: int, instance: dg.DagsterInstance) -> Iterator[tuple[str, str | None]]:
+    """(dump_id, first error line or None) per dump, as the partition runs finish."""
+    if workers <= 1 or len(dump_ids) <= 1:
+        for dump_id in dump_ids:
+            yield dump_id, _parse_dump(dump_id, instance)
+        return
+    # Separate processes, not threads: parsing holds the GIL between polars calls. Spawned,
+    # not forked, since polars' thread pool does not survive a fork.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = {pool.submit(_parse_dump, dump_id): dump_id for dump_id in dump_ids}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+
+
+def _parse_dump(dump_id: str, instance: dg.DagsterInstance | None = None) -> str | None:
+    from orchestration.definitions import defs
+
+    result = defs.resolve_job_def("ingest_dump").execute_in_process(
+        run_config=_QUIET_CONSOLE,
+        partition_key=dump_id,
+        instance=instance or dg.DagsterInstance.get(),
+        raise_on_error=False,
+    )
+    return None if result.success else _first_error(result)
 
 
 def _first_error(result: dg.ExecuteInProcessResult) -> str:

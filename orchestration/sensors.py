@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from orchestration.jobs import ingest_dump_job, publish_warehouse_job
-from orchestration.partitions import dumps_partitions
+from orchestration.partitions import dumps_partitions, parsed_signature
 from orchestration.resources import DumpsFolder
 
 
@@ -55,19 +55,6 @@ def plan_dump_runs(
     return plan
 
 
-def _parsed_signature(instance: dg.DagsterInstance):
-    def lookup(dump_id: str) -> str | None:
-        records = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=dg.AssetKey("parsed_dump"), asset_partitions=[dump_id]), limit=1
-        ).records
-        if not records:
-            return None
-        entry = records[0].asset_materialization.metadata.get("dump_signature")
-        return entry.value if entry is not None else None
-
-    return lookup
-
-
 @dg.sensor(
     jobs=[ingest_dump_job, publish_warehouse_job],
     minimum_interval_seconds=30,
@@ -81,7 +68,7 @@ def dumps_folder_sensor(context: dg.SensorEvaluationContext, dumps: DumpsFolder)
     seen_now = {dump.dump_id: (dump.signature, dump.is_marked_complete) for dump in listing.dumps}
     partitions = set(context.instance.get_dynamic_partitions(dumps_partitions.name))
     cursor = json.loads(context.cursor) if context.cursor else {}
-    plan = plan_dump_runs(seen_now, cursor, partitions, _parsed_signature(context.instance))
+    plan = plan_dump_runs(seen_now, cursor, partitions, lambda dump_id: parsed_signature(context.instance, dump_id))
 
     for name, reason in listing.skipped:
         context.log.warning(f"skipped {name}: {reason}")

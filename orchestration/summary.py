@@ -11,6 +11,8 @@ from orchestration.pipeline import PipelineOutcome
 def print_summary(outcome: PipelineOutcome, out=sys.stdout) -> None:
     for name, reason in outcome.skipped:
         print(f"skipped {name}: {reason}", file=out)
+    if outcome.unchanged:
+        print(f"{len(outcome.unchanged)} dumps unchanged since their last parse: not parsed again", file=out)
     for dump_id in outcome.removed:
         print(f"removed {dump_id}: no longer in the dumps folder, its rows left the warehouse", file=out)
     if outcome.tables:
