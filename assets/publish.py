@@ -75,10 +75,11 @@ def _replace_dumps(connection, report: PublishReport, part_files: dict[str, Path
     if report.loaded:
         run_sql_file(connection, "publish/insert_parts.sql", part_files=[str(part_files[d]) for d in report.loaded])
     connection.execute("DELETE FROM meta.loaded_dumps WHERE dump_id IN (SELECT unnest($ids::VARCHAR[]))", {"ids": changed})
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
-    connection.executemany(
-        "INSERT INTO meta.loaded_dumps VALUES (?, ?, ?)", [(d, signatures[d], now) for d in report.loaded]
-    )
+    if report.loaded:
+        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        connection.executemany(
+            "INSERT INTO meta.loaded_dumps VALUES (?, ?, ?)", [(d, signatures[d], now) for d in report.loaded]
+        )
 
 
 def _rebuild_distinct_tables(connection, all_part_files: list[str]) -> None:
