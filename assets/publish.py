@@ -13,9 +13,18 @@ from pathlib import Path
 
 import duckdb
 
+from assets.annotate import link_duplicates, tag_languages
 from assets.project import read_sql
 
-CONTRACT_TABLES = ("pages", "headline_sightings", "articles", "headlines", "headline_clusters", "headline_translations")
+CONTRACT_TABLES = (
+    "pages",
+    "headline_sightings",
+    "articles",
+    "headlines",
+    "headline_clusters",
+    "headline_translations",
+    "headline_stories",
+)
 
 
 @dataclass
@@ -84,8 +93,10 @@ def _replace_dumps(connection, report: PublishReport, part_files: dict[str, Path
 
 def _rebuild_distinct_tables(connection, all_part_files: list[str]) -> None:
     if not all_part_files:
-        for table in ("articles", "headlines", "headline_clusters", "headline_translations"):
+        for table in CONTRACT_TABLES:
             connection.execute(f"DELETE FROM {table}")
         return
     run_sql_file(connection, "publish/articles.sql", all_part_files=all_part_files)
     run_sql_file(connection, "publish/headlines.sql", all_part_files=all_part_files)
+    tag_languages(connection)
+    link_duplicates(connection)

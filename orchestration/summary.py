@@ -25,6 +25,13 @@ def print_summary(outcome: PipelineOutcome, out=sys.stdout) -> None:
             file=out,
         )
     print(f"warehouse: {outcome.warehouse}", file=out)
+    if outcome.checks_run:
+        from orchestration.checks import data_docs_index
+
+        passed = outcome.checks_run - len(outcome.failed_checks)
+        print(f"checks: {passed} of {outcome.checks_run} passed; Data Docs: {data_docs_index()}", file=out)
+        for check in outcome.failed_checks:
+            print(f"  failed {check}", file=out)
     for step, error in outcome.failures.items():
         print(f"FAILED {step}: {error}", file=out)
     if outcome.failures:

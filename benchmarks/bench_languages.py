@@ -1,0 +1,410 @@
+"""Benchmark: language identification, near-duplicate clusters and translation candidates.
+
+    .venv/bin/python benchmarks/bench_languages.py                  # evaluation set + throughput
+    .venv/bin/python benchmarks/bench_languages.py --calibrate      # also the threshold sweeps
+    .venv/bin/python benchmarks/bench_languages.py --scale 1000000  # synthetic scale run only
+
+The evaluation set is benchmarks/eval (see its README). The scale run generates N distinct
+synthetic headlines in a child process (so that its memory is not counted), then times language
+tagging and clustering on them and reports the peak resident memory of this process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import multiprocessing
+import resource
+import sys
+import tempfile
+import time
+import unicodedata
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from assets.transforms import language, near_duplicates  # noqa: E402
+from assets.transforms.language import identify_languages  # noqa: E402
+from assets.transforms.near_duplicates import (  # noqa: E402
+    cluster_headlines,
+    translation_candidates,
+)
+
+EVAL = ROOT / "benchmarks" / "eval"
+THROUGHPUT_HEADLINES = 100_000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=int, nargs="?", const=1_000_000, metavar="N",
+                        help="time language tagging + clustering on N synthetic headlines")
+    parser.add_argument("--calibrate", action="store_true", help="print the threshold sweeps")
+    args = parser.parse_args()
+    if args.scale:
+        scale_run(args.scale)
+        return
+    report_headline_languages(args.calibrate)
+    report_article_languages()
+    report_clusters()
+    report_translations(args.calibrate)
+    print(f"\n== Throughput on {THROUGHPUT_HEADLINES:,} synthetic headlines ==")
+    timed_pipeline(_generated(THROUGHPUT_HEADLINES))
+
+
+# --- Evaluation set ----------------------------------------------------------------------------
+
+
+def _words(text: pl.Expr) -> pl.Expr:
+    """Words of a headline: whitespace-separated pieces holding a letter or a digit."""
+    return text.str.extract_all(r"\S+").list.eval(pl.element().str.contains(r"\w")).list.sum()
+
+
+def _headline_accuracy(rows: pl.DataFrame, with_editions: bool) -> pl.DataFrame:
+    found = identify_languages(
+        rows["text"], "headline", rows["edition"] if with_editions else None
+    )
+    return rows.join(found, on="text", suffix="_found").with_columns(
+        correct=pl.col("language") == pl.col("language_found"), words=_words(pl.col("text"))
+    )
+
+
+def report_headline_languages(calibrate: bool) -> None:
+    rows = pl.read_ndjson(EVAL / "headline_languages.jsonl")
+    print(f"== Headline language ({rows.height} headlines, "
+          f"{rows.filter(pl.col('language') == 'und').height} of them 'und') ==")
+    for with_editions in (False, True):
+        checked = _headline_accuracy(rows, with_editions)
+        short = checked.filter(pl.col("words") <= 5)
+        print(f"{'with' if with_editions else 'without'} edition prior: "
+              f"accuracy {checked['correct'].mean():.3f} (target 0.98), "
+              f"on <=5 words {short['correct'].mean():.3f} over {short.height} (target 0.95), "
+              f"named languages only {checked.filter(pl.col('language') != 'und')['correct'].mean():.3f}")
+        for row in checked.filter(~pl.col("correct")).iter_rows(named=True):
+            print(f"    wrong: {row['text']!r} is {row['language']}, found "
+                  f"{row['language_found']} ({row['language_score']:.2f})")
+    if calibrate:
+        print("calibration (without prior): MIN_SCORE['headline'] x NAMES_ONLY_MIN_SCORE -> accuracy")
+        default = (language.MIN_SCORE["headline"], language.NAMES_ONLY_MIN_SCORE)
+        for names_only in (0.15, 0.5, 0.6, 0.7, 0.8, 0.9):
+            cells = []
+            for minimum in (0.0, 0.1, 0.13, 0.15, 0.17, 0.2, 0.25, 0.3):
+                language.MIN_SCORE["headline"], language.NAMES_ONLY_MIN_SCORE = minimum, names_only
+                cells.append(f"{minimum:.2f}:{_headline_accuracy(rows, False)['correct'].mean():.3f}")
+            print(f"  names-only {names_only:.2f}  " + "  ".join(cells))
+        language.MIN_SCORE["headline"], language.NAMES_ONLY_MIN_SCORE = default
+
+
+def report_article_languages() -> None:
+    rows = pl.read_ndjson(EVAL / "article_languages.jsonl")
+    found = rows.join(identify_languages(rows["text"], "article"), on="text", suffix="_found")
+    correct = found["language"] == found["language_found"]
+    print(f"\n== Article language ({rows.height} bodies) ==\naccuracy {correct.mean():.3f} "
+          f"(target 0.995), lowest score {found['language_score'].min():.2f}")
+
+
+def _eval_headlines() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    groups = pl.read_ndjson(EVAL / "near_duplicate_groups.jsonl")
+    negatives = pl.read_ndjson(EVAL / "hard_negative_pairs.jsonl")
+    texts = pl.concat([groups["text"], negatives["text_a"], negatives["text_b"]])
+    headlines = (
+        texts.unique(maintain_order=True).to_frame("text").with_row_index()
+        .select(headline_id=pl.format("h{}", pl.col("index").cast(pl.String).str.zfill(4)), text="text")
+    )
+    return headlines, groups, negatives
+
+
+def report_clusters() -> None:
+    headlines, groups, negatives = _eval_headlines()
+    started = time.perf_counter()
+    clusters = cluster_headlines(headlines)
+    elapsed = time.perf_counter() - started
+    cluster_of = dict(clusters.join(headlines, on="headline_id").select("text", "cluster_id").iter_rows())
+    gold = {
+        frozenset(pair)
+        for _, group in groups.group_by("group")
+        for pair in itertools.combinations(group["text"].to_list(), 2)
+    }
+    members: dict[str, list[str]] = {}
+    for text, cluster_id in cluster_of.items():
+        members.setdefault(cluster_id, []).append(text)
+    found = {frozenset(pair) for texts in members.values() for pair in itertools.combinations(texts, 2)}
+    true_positives = len(gold & found)
+    clustered_negatives = [
+        (row["kind"], row["text_a"], row["text_b"])
+        for row in negatives.iter_rows(named=True)
+        if cluster_of.get(row["text_a"]) is not None
+        and cluster_of.get(row["text_a"]) == cluster_of.get(row["text_b"])
+    ]
+    print(f"\n== Near-duplicate clusters ({headlines.height} headlines, {len(gold)} duplicate pairs, "
+          f"{negatives.height} hard negative pairs; {elapsed * 1000:.0f} ms) ==")
+    print(f"pairwise precision {true_positives / max(len(found), 1):.3f} (target 0.98), "
+          f"recall {true_positives / len(gold):.3f} (target 0.95), "
+          f"hard negatives clustered {len(clustered_negatives)} (target 0)")
+    kind_of = dict(zip(groups["text"], groups["kind"]))
+    for pair in sorted(gold - found, key=sorted):
+        first, second = sorted(pair, key=lambda text: kind_of[text] != "base")
+        print(f"    missed ({kind_of[first]} / {kind_of[second]}): {first!r} ~ {second!r}")
+    for pair in found - gold:
+        print(f"    wrongly clustered: {' ~ '.join(map(repr, sorted(pair)))}")
+    for kind, first, second in clustered_negatives:
+        print(f"    hard negative clustered ({kind}): {first!r} ~ {second!r}")
+
+
+def _translation_precision_recall(scored: pl.DataFrame, pair_of: dict, n_gold: int, threshold: float):
+    kept = scored.filter(pl.col("score") >= threshold)
+    correct = sum(
+        pair_of[a] is not None and pair_of[a] == pair_of[b]
+        for a, b in kept.select("headline_id_a", "headline_id_b").iter_rows()
+    )
+    return correct / max(kept.height, 1), correct / n_gold, kept.height
+
+
+def report_translations(calibrate: bool) -> None:
+    rows = pl.read_ndjson(EVAL / "translations.jsonl").with_row_index().with_columns(
+        headline_id=pl.format("t{}", pl.col("index").cast(pl.String).str.zfill(3))
+    )
+    pair_of = dict(zip(rows["headline_id"], rows["pair"]))
+    n_gold = rows["pair"].drop_nulls().n_unique()
+    threshold = near_duplicates.MIN_TRANSLATION_SCORE
+    near_duplicates.MIN_TRANSLATION_SCORE = 0.0  # score every pair, threshold here
+    try:
+        scored = translation_candidates(rows)
+    finally:
+        near_duplicates.MIN_TRANSLATION_SCORE = threshold
+    precision, recall, kept = _translation_precision_recall(scored, pair_of, n_gold, threshold)
+    print(f"\n== Translation candidates ({rows.height} headlines, {n_gold} translation pairs) ==")
+    print(f"at score >= {threshold}: precision {precision:.3f} (target 0.9), recall {recall:.3f} "
+          f"(target 0.7), {kept} pairs returned")
+    if calibrate:
+        for sweep in (0.25, 0.3, 0.35, 0.4, 0.45, 0.5):
+            p, r, k = _translation_precision_recall(scored, pair_of, n_gold, sweep)
+            print(f"  threshold {sweep:.2f}: precision {p:.3f} recall {r:.3f} ({k} pairs)")
+
+
+# --- Synthetic headlines -----------------------------------------------------------------------
+
+_LANGUAGE_SHARES = {"fr": 0.35, "es": 0.25, "en": 0.15, "ar": 0.25}
+_SUFFIXES = {
+    "fr": ["tion", "ment", "eur", "ique", "ée", "age", "ais", "elle"],
+    "es": ["ción", "mente", "dad", "ado", "ía", "ero", "ista", "ales"],
+    "en": ["tion", "ing", "ness", "ed", "ly", "er", "ment", "ship"],
+}
+_SYLLABLES = ["ba", "ca", "de", "ma", "ri", "to", "lu", "ne", "sa", "vo", "gri", "tal", "mon",
+              "per", "sol", "ran", "dis", "cor", "fa", "li", "pro", "ven", "stra", "mi", "no"]
+_ARABIC_LETTERS = list("ابتثجحخدذرزسشصضطظعغفقكلمنهوي")
+_NUMBER_WORDS = {"fr": ["deux", "trois", "quatre", "cinq"], "es": ["dos", "tres", "cuatro", "cinco"],
+                 "en": ["two", "three", "four", "five"], "ar": ["اثنان", "ثلاثة", "أربعة", "خمسة"]}
+_PREFIXES = {"fr": ["Maroc", "Espagne", "Tanger", "Gaza"], "es": ["Marruecos", "España", "Tánger", "Gaza"],
+             "en": ["Morocco", "Spain", "Tangier", "Gaza"], "ar": ["المغرب", "إسبانيا", "طنجة", "غزة"]}
+_INSERTED_WORDS = {"fr": "nouveau", "es": "nuevo", "en": "new", "ar": "جديد"}
+
+
+def _real_vocabulary() -> dict[str, tuple[list[str], list[str]]]:
+    """Per language: (function words, content words) seen in the evaluation texts."""
+    texts = pl.concat([
+        pl.read_ndjson(EVAL / "headline_languages.jsonl").select("text", "language"),
+        pl.read_ndjson(EVAL / "article_languages.jsonl").select("text", "language"),
+    ])
+    vocabulary = {}
+    for lang in _LANGUAGE_SHARES:
+        counts = (
+            texts.filter(pl.col("language") == lang)
+            .select(word=pl.col("text").str.extract_all(r"[\p{L}\p{N}'’-]+")).explode("word")
+            .filter(~pl.col("word").str.contains(r"\d"))["word"].value_counts(sort=True)
+        )
+        words = counts["word"].to_list()
+        vocabulary[lang] = (words[:40], words[40:])  # the most frequent words are function words
+    return vocabulary
+
+
+def _pseudo_words(lang: str, count: int, rng: np.random.Generator) -> list[str]:
+    """Made-up content words that look like the language, for a realistic vocabulary size."""
+    if lang == "ar":
+        lengths = rng.integers(3, 7, count)
+        letters = rng.choice(_ARABIC_LETTERS, lengths.sum())
+        words = ["".join(chunk) for chunk in np.split(letters, np.cumsum(lengths)[:-1])]
+        return [("ال" + w) if i % 3 == 0 else w for i, w in enumerate(words)]
+    syllables = rng.choice(_SYLLABLES, (count, 3))
+    suffixes = rng.choice(_SUFFIXES[lang], count)
+    lengths = rng.integers(1, 4, count)
+    return ["".join(s[:n]) + x for s, n, x in zip(syllables, lengths, suffixes)]
+
+
+def _zipf_mandelbrot(size: int, exponent: float = 1.0, offset: float = 30.0) -> np.ndarray:
+    """Word frequencies of news text: the commonest content word ("Maroc") is about 1.5% of the
+    content words, and most of the vocabulary is rare."""
+    weights = 1.0 / (np.arange(size) + offset) ** exponent
+    return weights / weights.sum()
+
+
+def _numbers(count: int, rng: np.random.Generator) -> np.ndarray:
+    small = rng.integers(2, 30, count).astype(str)
+    large = rng.integers(30, 5000, count).astype(str)
+    years = rng.integers(2015, 2031, count).astype(str)
+    decimals = np.char.add(np.char.add(rng.integers(0, 30, count).astype(str), ","),
+                           rng.integers(1, 10, count).astype(str))
+    choice = rng.choice(4, count, p=[0.45, 0.3, 0.15, 0.1])
+    return np.select([choice == 0, choice == 1, choice == 2], [small, large, years], decimals)
+
+
+def _base_headlines(n: int, rng: np.random.Generator) -> tuple[pl.DataFrame, set[str]]:
+    """`text`, `language`: headlines of 3 to 20 words from a Zipf vocabulary per language; and
+    the made-up words, which are surely content words."""
+    real = _real_vocabulary()
+    frames, made_up = [], set()
+    for lang, share in _LANGUAGE_SHARES.items():
+        count = int(n * share) + 1
+        function_words, real_content = real[lang]
+        pseudo = _pseudo_words(lang, 80_000, rng)
+        made_up.update(pseudo)
+        content = np.array(real_content + pseudo, dtype=object)
+        lengths = np.clip(np.round(rng.normal(9.5, 3.0, count)), 3, 20).astype(np.int64)
+        total = lengths.sum()
+        kind = rng.choice(3, total, p=[0.33, 0.05, 0.62])  # function word, number, content word
+        ranks = rng.choice(len(content), total, p=_zipf_mandelbrot(len(content)))
+        tokens = np.where(
+            kind == 0, np.array(function_words, dtype=object)[rng.integers(0, len(function_words), total)],
+            np.where(kind == 1, _numbers(total, rng).astype(object), content[ranks]),
+        )
+        frames.append(
+            pl.DataFrame({"headline": np.repeat(np.arange(count), lengths), "token": tokens.astype(str)})
+            .group_by("headline", maintain_order=True)
+            .agg(pl.col("token").str.join(" "))
+            .select(
+                text=pl.col("token").str.slice(0, 1).str.to_uppercase() + pl.col("token").str.slice(1),
+                language=pl.lit(lang),
+            )
+        )
+    return pl.concat(frames).unique("text", maintain_order=True), made_up
+
+
+def _strip_accents(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
+
+
+def _near_duplicate(text: str, lang: str, rng: np.random.Generator) -> str:
+    """A variant of the kinds a near-duplicate may have."""
+    words = text.split(" ")
+    kind = rng.integers(0, 6)
+    if kind == 0:
+        return _strip_accents(text).lower()
+    if kind == 1:
+        return str(rng.choice(_PREFIXES[lang])) + " : " + text
+    if kind == 2 and len(words) > 5:
+        candidates = [i for i in range(1, len(words)) if not any(c.isdigit() for c in words[i])]
+        if candidates:
+            del words[int(rng.choice(candidates))]
+            return " ".join(words)
+    if kind == 3:
+        words.insert(int(rng.integers(1, len(words))), _INSERTED_WORDS[lang])
+        return " ".join(words)
+    if kind == 4:
+        for i, word in enumerate(words):
+            if word in {"2", "3", "4", "5"}:
+                words[i] = _NUMBER_WORDS[lang][int(word) - 2]
+                return " ".join(words)
+    return text.replace(" ", "  ", 1) + " ."
+
+
+def _hard_negative(text: str, content_words: set[str], rng: np.random.Generator) -> str | None:
+    """A number changed, or two content words swapped: must never cluster with the original."""
+    words = text.split(" ")
+    numbers = [i for i, w in enumerate(words) if w.isdigit()]
+    if numbers:
+        i = int(rng.choice(numbers))
+        words[i] = str(int(words[i]) + int(rng.integers(1, 9)))
+        return " ".join(words)
+    lowered = [w.lower() for w in words]
+    swappable = [
+        i for i, w in enumerate(words)
+        if w in content_words and len(w) > 4 and lowered.count(w.lower()) == 1
+    ]
+    if len(swappable) >= 3:
+        i, j = rng.choice(swappable, 2, replace=False)
+        words[i], words[j] = words[j], words[i]
+        return " ".join(words)
+    return None
+
+
+def generate_synthetic(n: int, path: str, seed: int = 7) -> None:
+    """Write n distinct headlines (`headline_id`, `text`, `language`) and the planted pairs."""
+    rng = np.random.default_rng(seed)
+    planted_share, negative_share = 0.05, 0.01
+    base, made_up_words = _base_headlines(n + 1000, rng)
+    n_originals = int(n * (1 - planted_share - negative_share))
+    originals = base.head(n_originals).sample(int(n * (planted_share + negative_share)), seed=seed)
+    planted, negatives = [], []
+    for i, (text, lang) in enumerate(originals.iter_rows()):
+        if i < int(n * planted_share):
+            planted.append((text, _near_duplicate(text, lang, rng), lang))
+        elif (other := _hard_negative(text, made_up_words, rng)) is not None:
+            negatives.append((text, other, lang))
+    pairs = pl.DataFrame(planted + negatives, schema=["text_a", "text_b", "language"], orient="row")
+    pairs = pairs.with_columns(kind=pl.Series(["near_duplicate"] * len(planted) + ["negative"] * len(negatives)))
+    # The originals first, then their variants, then more base headlines up to n distinct ones.
+    headlines = (
+        pl.concat([base.head(n_originals), pairs.select(text="text_b", language="language"),
+                   base.slice(n_originals)])
+        .unique("text", keep="first", maintain_order=True)
+        .head(n)
+        .with_row_index()
+        .select(headline_id=pl.format("s{}", pl.col("index").cast(pl.String).str.zfill(8)), text="text",
+                language="language")
+    )
+    headlines.write_parquet(f"{path}/headlines.parquet")
+    pairs.filter(pl.col("text_a") != pl.col("text_b")).write_parquet(f"{path}/pairs.parquet")
+
+
+def _generated(n: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Generate in a child process, so that the generator's memory is not this process's."""
+    with tempfile.TemporaryDirectory() as path:
+        child = multiprocessing.get_context("spawn").Process(target=generate_synthetic, args=(n, path))
+        child.start()
+        child.join()
+        if child.exitcode != 0:
+            raise RuntimeError("generating synthetic headlines failed")
+        return pl.read_parquet(f"{path}/headlines.parquet"), pl.read_parquet(f"{path}/pairs.parquet")
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def timed_pipeline(data: tuple[pl.DataFrame, pl.DataFrame]) -> None:
+    headlines, pairs = data
+    n = headlines.height
+    print(f"{n:,} distinct headlines; peak RSS before timing {_peak_rss_mb():,.0f} MB")
+    started = time.perf_counter()
+    languages = identify_languages(headlines["text"], "headline")
+    tagged = time.perf_counter()
+    clusters = cluster_headlines(headlines.select("headline_id", "text"))
+    clustered = time.perf_counter()
+    print(f"language tagging {tagged - started:.1f} s ({n / (tagged - started):,.0f} headlines/s), "
+          f"clustering {clustered - tagged:.1f} s ({n / (clustered - tagged):,.0f} headlines/s), "
+          f"total {clustered - started:.1f} s (target 90 s for 1,000,000)")
+    print(f"peak RSS {_peak_rss_mb():,.0f} MB (target 2,048 MB); "
+          f"{clusters['cluster_id'].n_unique():,} clusters over {clusters.height:,} headlines; "
+          f"'und' {languages.filter(pl.col('language') == 'und').height / n:.1%}")
+    cluster_of = headlines.join(clusters, on="headline_id").select("text", "cluster_id")
+    checked = (
+        pairs.join(cluster_of, left_on="text_a", right_on="text", how="left")
+        .join(cluster_of, left_on="text_b", right_on="text", how="left", suffix="_b")
+        .with_columns(together=(pl.col("cluster_id") == pl.col("cluster_id_b")).fill_null(False))
+        .group_by("kind").agg(pairs=pl.len(), together=pl.col("together").sum())
+        .sort("kind")
+    )
+    for kind, count, together in checked.iter_rows():
+        print(f"planted {kind} pairs: {count:,}, clustered together {together:,} ({together / count:.1%})")
+
+
+def scale_run(n: int) -> None:
+    print(f"== Scale run: {n:,} synthetic headlines ==")
+    timed_pipeline(_generated(n))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,237 @@
+"""The Great Expectations suites of expectations/, run as the real Dagster asset checks.
+
+A tiny warehouse built by SQL (sql/schema.sql, then rows) passes every expectation; each
+case below breaks it in one way and checks that the one expectation meant to catch it fails,
+with the right count, through `dg.materialize` of the checks alone (the warehouse assets are
+not re-published, so the hand-made tables stay as they are).
+"""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import dagster as dg
+import duckdb
+import pytest
+
+from assets.parsed_dump import parsed_dump
+from assets.project import PROJECT_ROOT, VAR_DIR, read_sql
+from assets.warehouse_tables import warehouse_tables
+from orchestration.checks import warehouse_checks
+from orchestration.gx_suites import SuiteError, data_docs_index, load_suites
+from orchestration.jobs import publish_warehouse_job
+from orchestration.resources import DumpsFolder, Warehouse
+
+# Kept pages p1-p4 (one per edition), a rejected p5. Edges that must pass: p2 is published one
+# day after its crawl (the slack), p3 on the date floor itself. Headline h1 is on a French and
+# a Spanish page: 1 of 5 headlines (20%) in more than one edition.
+BASELINE = """
+INSERT INTO pages (dump_id, page_id, crawl_date, status, edition, source, title, published_raw, published_date, article_id) VALUES
+    ('d1', 'p1', DATE '2026-02-18', 'ok', 'fr', 'Le Matin', 'Cinq jeunes', '17 - 02 - 2026', DATE '2026-02-17', 'a1'),
+    ('d1', 'p2', DATE '2026-02-18', 'ok', 'es', 'EFE', 'Cinco jóvenes', '19 - 02 - 2026', DATE '2026-02-19', 'a2'),
+    ('d1', 'p3', DATE '2026-02-18', 'ok', 'ar', 'الخبر', 'خمسة شبان', '01 - 01 - 1995', DATE '1995-01-01', 'a3'),
+    ('d1', 'p4', DATE '2026-02-18', 'ok', 'en', 'MWN', 'Five young', '05 - 03 - 2012', DATE '2012-03-05', 'a4'),
+    ('d1', 'p5', DATE '2026-02-18', 'empty', NULL, NULL, NULL, NULL, NULL, NULL);
+INSERT INTO articles (article_id, edition, source, title, published_raw, published_date, body, language, first_seen, last_seen, sightings) VALUES
+    ('a1', 'fr', 'Le Matin', 'Cinq jeunes', '17 - 02 - 2026', DATE '2026-02-17', 'Corps.', 'fr', DATE '2026-02-18', DATE '2026-02-18', 1),
+    ('a2', 'es', 'EFE', 'Cinco jóvenes', '19 - 02 - 2026', DATE '2026-02-19', 'Cuerpo.', 'es', DATE '2026-02-18', DATE '2026-02-18', 1),
+    ('a3', 'ar', 'الخبر', 'خمسة شبان', '01 - 01 - 1995', DATE '1995-01-01', 'نص.', 'und', DATE '2026-02-18', DATE '2026-02-18', 1),
+    ('a4', 'en', 'MWN', 'Five young', '05 - 03 - 2012', DATE '2012-03-05', 'Body.', 'en', DATE '2026-02-18', DATE '2026-02-18', 1);
+INSERT INTO headlines (headline_id, text, language, first_seen, last_seen, sightings) VALUES
+    ('h1', 'Titre un', 'fr', DATE '2026-02-18', DATE '2026-02-18', 2),
+    ('h2', 'Titulo dos', 'es', DATE '2026-02-18', DATE '2026-02-18', 1),
+    ('h3', 'عنوان ثلاثة', 'ar', DATE '2026-02-18', DATE '2026-02-18', 1),
+    ('h4', 'Title four', 'en', DATE '2026-02-18', DATE '2026-02-18', 1),
+    ('h5', 'Titre cinq', 'fr', DATE '2026-02-18', DATE '2026-02-18', 1);
+INSERT INTO headline_sightings VALUES
+    ('d1', 'p1', 1, 'h1'), ('d1', 'p1', 2, 'h2'), ('d1', 'p1', 3, 'h3'),
+    ('d1', 'p2', 1, 'h1'), ('d1', 'p2', 2, 'h4'), ('d1', 'p4', 1, 'h5');
+INSERT INTO headline_clusters VALUES ('h1', 'c1'), ('h5', 'c1');
+INSERT INTO headline_translations VALUES ('h1', 'h4', 0.9);
+"""
+
+ALL_CHECKS = {(e.asset, e.check) for suite in load_suites() for e in suite.expectations}
+
+# (what breaks, SQL that breaks it, the check that must fail, its unexpected count, a sample it shows)
+FAILURES = [
+    ("unknown status", "UPDATE pages SET status = 'weird' WHERE page_id = 'p5'", "pages", "status_known", 1, "weird"),
+    ("page twice", "INSERT INTO pages (dump_id, page_id, status) VALUES ('d1', 'p5', 'empty')", "pages", "page_key_unique", 2, None),
+    ("no crawl date", "UPDATE pages SET crawl_date = NULL WHERE page_id = 'p5'", "pages", "crawl_date_present", 1, None),
+    ("unparsed date", "UPDATE pages SET published_date = NULL, published_raw = '31 - 02 - 2010' WHERE page_id = 'p4'",
+     "pages", "published_date_present", 1, "31 - 02 - 2010"),
+    ("future date", "UPDATE pages SET published_date = DATE '2026-02-20' WHERE page_id = 'p1'",
+     "pages", "published_date_not_after_crawl", 1, ["2026-02-19", "2026-02-20"]),
+    ("before the floor", "UPDATE pages SET published_date = DATE '1994-12-31' WHERE page_id = 'p3'",
+     "pages", "published_date_after_floor", 1, "1994-12-31"),
+    ("sentinel date", "UPDATE pages SET published_date = DATE '1970-01-01' WHERE page_id = 'p4'",
+     "pages", "published_date_not_sentinel", 1, "1970-01-01"),
+    ("Hijri year", "UPDATE pages SET published_date = DATE '1445-08-12' WHERE page_id = 'p3'",
+     "pages", "published_date_not_hijri", 1, "1445-08-12"),
+    ("unknown article language", "UPDATE articles SET language = 'de' WHERE article_id = 'a3'",
+     "articles", "language_known", 1, "de"),
+    ("unknown edition", "UPDATE articles SET edition = 'xx' WHERE article_id = 'a4'", "articles", "edition_known", 1, "xx"),
+    ("wrong language", "UPDATE articles SET language = 'ar' WHERE article_id = 'a2'",
+     "articles", "language_matches_edition", 1, ["ar", "es"]),
+    ("article twice", "INSERT INTO articles SELECT * FROM articles WHERE article_id = 'a1'", "articles", "article_id_unique", 2, "a1"),
+    ("same article, two ids", "INSERT INTO articles SELECT * REPLACE ('a9' AS article_id) FROM articles WHERE article_id = 'a1'",
+     "articles", "article_unique_by_source_title_date", 2, None),
+    ("unknown headline language", "UPDATE headlines SET language = 'zz' WHERE headline_id = 'h1'",
+     "headlines", "language_known", 1, "zz"),
+    ("undetermined headlines", "UPDATE headlines SET language = 'und' WHERE headline_id IN ('h2', 'h3')",
+     "headlines", "language_detected", 2, "und"),
+    ("duplicated headline", "INSERT INTO headlines SELECT * FROM headlines WHERE headline_id = 'h2'",
+     "headlines", "headline_id_unique", 2, "h2"),
+    ("headlines in several editions", "INSERT INTO headline_sightings VALUES ('d1', 'p4', 2, 'h2'), ('d1', 'p4', 3, 'h3')",
+     "headlines", "multi_edition_share", 3, "en,fr: Titulo dos"),
+    ("missing column", "ALTER TABLE pages DROP COLUMN title", "pages", "contract_columns", 1, "title VARCHAR"),
+    ("retyped column", "ALTER TABLE articles ALTER COLUMN sightings TYPE INTEGER", "articles", "contract_columns", 1, "sightings BIGINT"),
+    ("missing position", "ALTER TABLE headline_sightings DROP COLUMN position", "headline_sightings", "contract_columns", 1, "position INTEGER"),
+    ("missing first_seen", "ALTER TABLE headlines DROP COLUMN first_seen", "headlines", "contract_columns", 1, "first_seen DATE"),
+    ("renamed column", "ALTER TABLE headline_clusters RENAME COLUMN cluster_id TO cluster", "headline_clusters", "contract_columns", 1, "cluster_id VARCHAR"),
+    ("missing table", "DROP TABLE headline_translations", "headline_translations", "contract_columns", 3, "score DOUBLE"),
+]
+
+
+@pytest.fixture(autouse=True)
+def data_docs(tmp_path, monkeypatch):
+    folder = tmp_path / "data_docs"
+    monkeypatch.setenv("NEWSDESK_DATA_DOCS", str(folder))
+    return folder
+
+
+def build_warehouse(path, *statements: str):
+    connection = duckdb.connect(str(path))
+    try:
+        connection.execute(read_sql("schema.sql"))
+        connection.execute(BASELINE)
+        for statement in statements:
+            connection.execute(statement)
+    finally:
+        connection.close()
+    return path
+
+
+def run_checks(warehouse, checks=None):
+    """Execute the asset checks (all, or the given (asset, check) pairs) on the warehouse file;
+    the run's result and its check evaluations by (asset, check)."""
+    selection = (
+        dg.AssetSelection.all_asset_checks()
+        if checks is None
+        else dg.AssetSelection.checks(*(dg.AssetCheckKey(dg.AssetKey(a), c) for a, c in checks))
+    )
+    result = dg.materialize(
+        [warehouse_tables, *warehouse_checks],
+        selection=selection,
+        resources={"warehouse": Warehouse(path=str(warehouse)), "dumps": DumpsFolder(path=str(warehouse.parent))},
+        raise_on_error=False,
+    )
+    evaluations = {(e.asset_key.to_user_string(), e.check_name): e for e in result.get_asset_check_evaluations()}
+    return result, evaluations
+
+
+def meta(evaluation) -> dict:
+    return {key: value.value for key, value in evaluation.metadata.items()}
+
+
+def test_a_clean_warehouse_passes_every_expectation(tmp_path, data_docs):
+    result, evaluations = run_checks(build_warehouse(tmp_path / "w.duckdb"))
+    assert result.success
+    assert set(evaluations) == ALL_CHECKS
+    failed = {key: evaluation.description for key, evaluation in evaluations.items() if not evaluation.passed}
+    assert failed == {}
+    shared = meta(evaluations[("headlines", "multi_edition_share")])
+    assert (shared["unexpected_count"], shared["unexpected_percent"]) == (1, 20.0)  # reported even when passing
+    assert shared["samples"] == ["es,fr: Titre un"]
+    assert (data_docs / "index.html").is_file()
+    assert meta(evaluations[("pages", "status_known")])["data_docs"] == str(data_docs / "index.html")
+
+
+@pytest.mark.parametrize(("sql", "asset", "check", "count", "sample"), [case[1:] for case in FAILURES], ids=[c[0] for c in FAILURES])
+def test_each_expectation_fails_on_its_defect(tmp_path, sql, asset, check, count, sample):
+    result, evaluations = run_checks(build_warehouse(tmp_path / "w.duckdb", sql), checks=[(asset, check)])
+    evaluation = evaluations[(asset, check)]
+    assert not evaluation.passed, evaluation.description
+    values = meta(evaluation)
+    assert values["unexpected_count"] == count
+    assert 0 < values["unexpected_percent"] <= 100
+    assert len(values["samples"]) <= 10
+    if sample is not None:
+        assert sample in values["samples"]
+    critical = check in ("status_known", "page_key_unique", "article_id_unique", "headline_id_unique", "contract_columns")
+    assert evaluation.severity == (dg.AssetCheckSeverity.ERROR if critical else dg.AssetCheckSeverity.WARN)
+    assert evaluation.blocking is critical
+    # A blocking ERROR check fails its step, and so the run; a WARN rate lets the run go on.
+    assert result.success is not critical
+
+
+def test_every_expectation_has_a_failing_case():
+    assert {(asset, check) for _, _, asset, check, _, _ in FAILURES} == ALL_CHECKS
+
+
+def test_a_failing_query_fails_its_suite_checks_with_the_error(tmp_path):
+    warehouse = build_warehouse(tmp_path / "w.duckdb", "ALTER TABLE pages DROP COLUMN published_raw")
+    _, evaluations = run_checks(warehouse, checks=[("pages", "contract_columns"), ("pages", "published_date_not_hijri")])
+    assert meta(evaluations[("pages", "contract_columns")])["samples"] == ["published_raw VARCHAR"]
+    broken = evaluations[("pages", "published_date_not_hijri")]
+    assert not broken.passed
+    assert "published_raw" in meta(broken)["error"]
+
+
+def test_the_date_floor_is_a_parameter(tmp_path, monkeypatch):
+    monkeypatch.setenv("NEWSDESK_CHECK_DATE_FLOOR", "2000-01-01")
+    _, evaluations = run_checks(build_warehouse(tmp_path / "w.duckdb"), checks=[("pages", "published_date_after_floor")])
+    evaluation = evaluations[("pages", "published_date_after_floor")]
+    assert not evaluation.passed
+    assert meta(evaluation)["samples"] == ["1995-01-01"]
+
+
+def test_the_publish_job_runs_the_checks(tmp_path, pipeline_env):
+    """The publish_warehouse job (also what `newsdesk run` runs) checks the tables it wrote."""
+    dumps = tmp_path / "dumps"
+    dumps.mkdir()
+    warehouse = pipeline_env(dumps)
+    defs = dg.Definitions(
+        assets=[parsed_dump, warehouse_tables],
+        asset_checks=warehouse_checks,
+        jobs=[publish_warehouse_job],
+        resources={"dumps": DumpsFolder(path=str(dumps)), "warehouse": Warehouse(path=str(warehouse))},
+    )
+    result = defs.resolve_job_def("publish_warehouse").execute_in_process(raise_on_error=False)
+    assert result.success
+    assert {(e.asset_key.to_user_string(), e.check_name) for e in result.get_asset_check_evaluations()} == ALL_CHECKS
+
+
+def test_suite_files_are_checked_when_loaded(tmp_path):
+    (tmp_path / "a.yaml").write_text(
+        textwrap.dedent(
+            """
+            name: a
+            asset: pages
+            query: SELECT status FROM pages
+            expectations:
+              - {check: same, type: expect_column_values_to_not_be_null, kwargs: {column: status}}
+            """
+        )
+    )
+    (tmp_path / "b.json").write_text(
+        '{"name": "b", "asset": "pages", "query": "SELECT 1", "expectations": [{"check": "same", "type": "x"}]}'
+    )
+    with pytest.raises(SuiteError, match="already defined"):
+        load_suites(tmp_path)
+    (tmp_path / "b.json").write_text('{"name": "b", "asset": "pages", "query": "SELECT 1", "expectations": [{"check": "bad name", "type": "x"}]}')
+    with pytest.raises(SuiteError, match="letters, digits"):
+        load_suites(tmp_path)
+
+
+def test_data_docs_live_under_var_unless_configured(monkeypatch, tmp_path):
+    monkeypatch.delenv("NEWSDESK_DATA_DOCS")
+    assert data_docs_index() == VAR_DIR / "data_docs" / "index.html"
+    monkeypatch.setenv("NEWSDESK_DATA_DOCS", str(tmp_path / "docs"))
+    assert data_docs_index() == tmp_path / "docs" / "index.html"
+
+
+def test_loading_the_definitions_does_not_import_great_expectations():
+    code = "import sys, orchestration.definitions; sys.exit('great_expectations' in sys.modules)"
+    completed = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, env=os.environ | {"PYTHONPATH": str(PROJECT_ROOT)})
+    assert completed.returncode == 0, "importing orchestration.definitions imported great_expectations"

