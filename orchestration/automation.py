@@ -6,7 +6,8 @@ import dagster as dg
 DAILY_CRON = "0 4 * * *"
 TIMEZONE = "Africa/Casablanca"
 
-# Publish once the dump runs settle: after any partition file changed, when none is running.
+# Publish once the dump runs settle: after any partition file changed, when none is running
+# (the report follows the same rule, after the tables).
 publish_after_dumps_change = (
     dg.AutomationCondition.any_deps_updated().since_last_handled()
     & ~dg.AutomationCondition.any_deps_in_progress()

@@ -76,6 +76,16 @@ def _parser() -> argparse.ArgumentParser:
     sql.add_argument("--csv", action="store_true", help="print CSV instead of a table")
     sql.set_defaults(command=_sql)
 
+    report = commands.add_parser(
+        "report",
+        help="print where the corpus report is (and open it with --open)",
+        description="Print the path of the corpus report, the HTML page of charts that every publish "
+        "rebuilds next to the warehouse; --open shows it in a browser.",
+    )
+    report.add_argument("--warehouse", type=Path, default=_default_warehouse(DEFAULT_WAREHOUSE), help=warehouse_help)
+    report.add_argument("--open", action="store_true", help="open the report in the default browser")
+    report.set_defaults(command=_report)
+
     ui = commands.add_parser(
         "ui",
         help="start the Dagster UI and daemon on 127.0.0.1",
@@ -161,6 +171,21 @@ def _sql(args: argparse.Namespace) -> int:
         raise CliError(str(error)) from error
     except duckdb.Error as error:
         raise CliError(f"query failed: {str(error).splitlines()[0]}") from error
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from assets.corpus_report import report_path
+    from orchestration.resources import Warehouse
+
+    path = report_path(Warehouse(path=str(args.warehouse)))
+    if not path.exists():
+        raise CliError(f"no report at {path} yet: run `newsdesk run` first")
+    print(path)
+    if args.open:
+        import webbrowser
+
+        webbrowser.open(path.as_uri())
     return 0
 
 

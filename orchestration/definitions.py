@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from assets.corpus_report import corpus_report
 from assets.parsed_dump import parsed_dump
 from assets.warehouse_tables import warehouse_tables
 from orchestration.automation import automation_sensor
@@ -12,7 +13,7 @@ from orchestration.schedules import daily_publish_schedule
 from orchestration.sensors import dumps_folder_sensor
 
 defs = dg.Definitions(
-    assets=[parsed_dump, warehouse_tables],
+    assets=[parsed_dump, warehouse_tables, corpus_report],
     asset_checks=warehouse_checks,
     jobs=[ingest_dump_job, publish_warehouse_job],
     sensors=[dumps_folder_sensor, automation_sensor],

@@ -10,9 +10,11 @@ ingest_dump_job = dg.define_asset_job(
     description="Parse one dump (a partition) into its Parquet partition file.",
 )
 
-# Publish all partition files into the DuckDB warehouse: the only job that writes it.
+# Publish all partition files into the DuckDB warehouse (the only job that writes it), check
+# it, and rebuild the corpus report.
 publish_warehouse_job = dg.define_asset_job(
     "publish_warehouse",
-    selection=dg.AssetSelection.groups("warehouse"),
-    description="Load changed dumps into the warehouse and rebuild the distinct articles and headlines.",
+    selection=dg.AssetSelection.groups("warehouse", "reports"),
+    description="Load changed dumps into the warehouse, rebuild the distinct articles and headlines, "
+    "run the checks and rebuild the corpus report.",
 )

@@ -27,6 +27,7 @@ class PipelineOutcome:
     unchanged: list[str] = field(default_factory=list)  # dumps not parsed again: same content as last time
     removed: list[str] = field(default_factory=list)  # dumps gone from the folder, and so from the warehouse
     tables: dict[str, dict] = field(default_factory=dict)  # table -> metadata of its last materialization
+    report: str | None = None  # the corpus report's path
     checks_run: int = 0
     failed_checks: list[str] = field(default_factory=list)  # "table: check (severity)" of the publish run
     failures: dict[str, str] = field(default_factory=dict)  # what failed: its first error line
@@ -87,6 +88,8 @@ def run_pipeline(progress: Callable[[str], None] | None = None, workers: int = 2
         outcome.tables[materialization.asset_key.to_user_string()] = {
             name: entry.value for name, entry in materialization.metadata.items()
         }
+    for materialization in result.asset_materializations_for_node("corpus_report"):
+        outcome.report = materialization.metadata["report"].value
     for evaluation in result.get_asset_check_evaluations():
         outcome.checks_run += 1
         if not evaluation.passed:

@@ -32,6 +32,8 @@ def print_summary(outcome: PipelineOutcome, out=sys.stdout) -> None:
         print(f"checks: {passed} of {outcome.checks_run} passed; Data Docs: {data_docs_index()}", file=out)
         for check in outcome.failed_checks:
             print(f"  failed {check}", file=out)
+    if outcome.report:
+        print(f"report: {outcome.report}", file=out)
     for step, error in outcome.failures.items():
         print(f"FAILED {step}: {error}", file=out)
     if outcome.failures:

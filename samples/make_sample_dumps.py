@@ -599,7 +599,7 @@ def build_sauress_dump() -> list[dict]:
 
 
 def build_zip_dump() -> list[dict]:
-    """maghress-es-2026-02-23.zip: Spanish pages and one cp1256 Arabic page."""
+    """maghress-es-2026-02-23.zip: Spanish pages, one with a French article, and one cp1256 Arabic page."""
     dump_id = "maghress-es-2026-02-23"
     ticker = TICKER_MAGHRESS_ES
     crawl_date = crawl_date_from_dump_id(dump_id)
@@ -607,6 +607,8 @@ def build_zip_dump() -> list[dict]:
         Page("noticias/cinco-jovenes-marroquies-incendio-cataluna", "es_cinco_jovenes_incendio_cataluna.txt"),
         Page("marruecos-espana-cooperacion-agua", "es_marruecos_espana_agua.txt"),
         Page("tanger-med-contenedores-2024", "es_tanger_med_contenedores.txt", ticker=False, boilerplate=False),
+        # The Spanish edition relaying a French article: its language disagrees with its edition.
+        Page("siam-meknes-2025", "es_fr_body_salon_agriculture_meknes.txt"),
         # cp1256 cannot encode the Spanish headlines of the ticker: a bare legacy page.
         Page("hespress-daam-assakan", "ar_daam_assakan_almaghrib.txt", ticker=False, boilerplate=False,
              encoding="cp1256"),

@@ -45,3 +45,21 @@ def pipeline_env(tmp_path, dagster_home, monkeypatch):
 
     return configure
 
+
+
+@pytest.fixture(scope="session")
+def built_samples(tmp_path_factory) -> dict[str, Path]:
+    """The bundled samples built once through the real pipeline, for tests that only read."""
+    from orchestration.pipeline import run_pipeline
+
+    root = tmp_path_factory.mktemp("samples")
+    warehouse = root / "warehouse.duckdb"
+    (root / "home").mkdir()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DAGSTER_HOME", str(root / "home"))
+        patch.setenv("NEWSDESK_DUMPS", str(SAMPLE_DUMPS_DIR))
+        patch.setenv("NEWSDESK_WAREHOUSE", str(warehouse))
+        patch.setenv("NEWSDESK_DATA_DOCS", str(root / "data_docs"))
+        outcome = run_pipeline(workers=1)
+    assert outcome.succeeded, outcome.failures
+    return {"warehouse": warehouse, "report": Path(outcome.report), "data_docs": root / "data_docs"}

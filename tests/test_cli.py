@@ -24,12 +24,12 @@ def test_run_prints_per_dump_counts_and_totals_then_sql_reads_them(tmp_path, env
     run = newsdesk("run", "--warehouse", str(warehouse), env=env)
     assert run.returncode == 0, run.stderr
     assert "maghress-fr-2026-02-18" in run.stdout and "binary 1, empty 1, no_publication_line 1" in run.stdout
-    assert "37 pages, 28 distinct articles" in run.stdout
+    assert "38 pages, 29 distinct articles" in run.stdout
     assert "Traceback" not in run.stderr
 
     query = newsdesk("sql", "SELECT count(*) AS n FROM pages WHERE status = 'ok'", "--warehouse", str(warehouse), "--csv")
     assert query.returncode == 0, query.stderr
-    assert query.stdout.split() == ["n", "29"]
+    assert query.stdout.split() == ["n", "30"]
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,58 @@
+"""What users see: the corpus report and the SQL views, on the sample warehouse."""
+
+import re
+
+import duckdb
+import pytest
+
+from assets.project import SQL_DIR
+from assets.transforms.report_html import SECTIONS
+
+VIEWS = re.findall(r"CREATE OR REPLACE VIEW (\w+)", (SQL_DIR / "views.sql").read_text())
+
+
+def test_the_report_has_every_chart_and_needs_no_network(built_samples):
+    page = built_samples["report"].read_text(encoding="utf-8")
+    for section, title, _ in SECTIONS:
+        block = page.split(f"<section id='{section}'>", 1)[1].split("</section>", 1)[0]
+        assert title in block and "plotly-graph-div" in block, section
+    assert not re.search(r"<script[^>]+src=", page)  # plotly.js is inline, nothing is fetched
+    assert "cdn." not in page.split("<body>", 1)[1]
+
+
+def test_every_view_has_a_comment():
+    script = (SQL_DIR / "views.sql").read_text()
+    for view in VIEWS:
+        assert re.search(rf"--[^\n]+\n(?:--[^\n]*\n)*CREATE OR REPLACE VIEW {view}\b", script), view
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_every_view_returns_rows_on_the_samples(built_samples, view):
+    with duckdb.connect(str(built_samples["warehouse"]), read_only=True) as connection:
+        assert connection.execute(f"SELECT count(*) FROM {view}").fetchall()[0][0] > 0
+
+
+def test_cross_edition_stories_join_translations_but_not_swapped_roles(built_samples):
+    with duckdb.connect(str(built_samples["warehouse"]), read_only=True) as connection:
+        stories = connection.execute("SELECT sample_texts, languages FROM cross_edition_stories").fetchall()
+        texts = [" | ".join(sample) for sample, _ in stories]
+        fire = [text for text in texts if "Catalogne" in text]
+        assert len(fire) == 1  # French, Spanish, Arabic and English versions in one story
+        assert next(langs for sample, langs in stories if "Catalogne" in " | ".join(sample)) == ["ar", "en", "es", "fr"]
+        wydad = connection.execute(
+            "SELECT count(DISTINCT st.story_id) FROM headline_stories st JOIN headlines h USING (headline_id) "
+            "WHERE h.text LIKE '%Wydad bat le Raja%' OR h.text LIKE '%Raja bat le Wydad%'"
+        ).fetchall()[0][0]
+        together = connection.execute(
+            """SELECT count(*) FROM headline_stories a JOIN headline_stories b USING (story_id)
+               JOIN headlines ha ON ha.headline_id = a.headline_id JOIN headlines hb ON hb.headline_id = b.headline_id
+               WHERE ha.text LIKE '%Wydad bat le Raja%' AND hb.text LIKE '%Raja bat le Wydad%'"""
+        ).fetchall()[0][0]
+        assert together == 0 and wydad <= 2
+
+
+def test_newsdesk_report_prints_where_the_report_is(built_samples, capsys):
+    from orchestration.cli import main
+
+    assert main(["report", "--warehouse", str(built_samples["warehouse"])]) == 0
+    assert capsys.readouterr().out.strip() == str(built_samples["report"])
