@@ -66,15 +66,24 @@ class Dump:
     def signature(self) -> str:
         """Changes whenever the dump's content does: size and modification time of the
         file, or of every file in the folder."""
+        count, size, newest = self._stat()
+        return f"{size}:{newest}" if self.format != "folder" else f"{count}:{size}:{newest}"
+
+    @property
+    def size_bytes(self) -> int:
+        return self._stat()[1]
+
+    def _stat(self) -> tuple[int, int, int]:
+        """(files, bytes, newest modification time in ns)."""
         if self.format != "folder":
             stat = self.path.stat()
-            return f"{stat.st_size}:{stat.st_mtime_ns}"
+            return 1, stat.st_size, stat.st_mtime_ns
         count = size = newest = 0
         for folder, _, files in os.walk(self.path):
             for name in files:
                 stat = os.lstat(os.path.join(folder, name))
                 count, size, newest = count + 1, size + stat.st_size, max(newest, stat.st_mtime_ns)
-        return f"{count}:{size}:{newest}"
+        return count, size, newest
 
     @property
     def is_marked_complete(self) -> bool:

@@ -4,6 +4,7 @@ Dagster definitions and instance that the UI uses."""
 from __future__ import annotations
 
 import multiprocessing
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -70,11 +71,19 @@ def run_pipeline(progress: Callable[[str], None] | None = None, workers: int = 2
         if parsed_signature(instance, dump.dump_id) != dump.signature or not warehouse.part_path(dump.dump_id).exists()
     ]
     outcome.unchanged = [d for d in outcome.dumps if d not in to_parse]
-    for number, (dump_id, error) in enumerate(_parse_dumps(to_parse, workers, instance), start=1):
+    sizes = {dump.dump_id: dump.size_bytes for dump in listing.dumps if dump.dump_id in to_parse}
+    started, done_bytes, pages = time.monotonic(), 0, 0
+    for number, (dump_id, error, dump_pages) in enumerate(_parse_dumps(to_parse, workers, instance), start=1):
         if error:
             outcome.failures[f"parse {dump_id}"] = error
+        done_bytes, pages = done_bytes + sizes[dump_id], pages + dump_pages
         if progress:
-            progress(f"[{number}/{len(to_parse)}] parsed {dump_id}")
+            elapsed = max(time.monotonic() - started, 1e-6)
+            left = (sum(sizes.values()) - done_bytes) / max(done_bytes / elapsed, 1.0)
+            progress(
+                f"[{number}/{len(to_parse)}] parsed {dump_id}: {pages:,} pages, {pages / elapsed:,.0f} pages/s, "
+                f"{done_bytes / elapsed / 1e6:,.1f} MB/s, about {left:,.0f} s left"
+            )
     if progress:
         progress("publishing the warehouse")
     result = defs.resolve_job_def("publish_warehouse").execute_in_process(
@@ -100,11 +109,13 @@ def run_pipeline(progress: Callable[[str], None] | None = None, workers: int = 2
     return outcome
 
 
-def _parse_dumps(dump_ids: list[str], workers: int, instance: dg.DagsterInstance) -> Iterator[tuple[str, str | None]]:
-    """(dump_id, first error line or None) per dump, as the partition runs finish."""
+def _parse_dumps(
+    dump_ids: list[str], workers: int, instance: dg.DagsterInstance
+) -> Iterator[tuple[str, str | None, int]]:
+    """(dump_id, first error line or None, pages parsed) per dump, as the partition runs finish."""
     if workers <= 1 or len(dump_ids) <= 1:
         for dump_id in dump_ids:
-            yield dump_id, _parse_dump(dump_id, instance)
+            yield dump_id, *_parse_dump(dump_id, instance)
         return
     # Separate processes, not threads: parsing holds the GIL between polars calls. Spawned,
     # not forked, since polars' thread pool does not survive a fork.
@@ -112,10 +123,10 @@ def _parse_dumps(dump_ids: list[str], workers: int, instance: dg.DagsterInstance
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         futures = {pool.submit(_parse_dump, dump_id): dump_id for dump_id in dump_ids}
         for future in as_completed(futures):
-            yield futures[future], future.result()
+            yield futures[future], *future.result()
 
 
-def _parse_dump(dump_id: str, instance: dg.DagsterInstance | None = None) -> str | None:
+def _parse_dump(dump_id: str, instance: dg.DagsterInstance | None = None) -> tuple[str | None, int]:
     from orchestration.definitions import defs
 
     result = defs.resolve_job_def("ingest_dump").execute_in_process(
@@ -124,7 +135,10 @@ def _parse_dump(dump_id: str, instance: dg.DagsterInstance | None = None) -> str
         instance=instance or dg.DagsterInstance.get(),
         raise_on_error=False,
     )
-    return None if result.success else _first_error(result)
+    if not result.success:
+        return _first_error(result), 0
+    [materialization] = result.asset_materializations_for_node("parsed_dump")
+    return None, materialization.metadata["dagster/row_count"].value
 
 
 def _first_error(result: dg.ExecuteInProcessResult) -> str:
