@@ -133,7 +133,11 @@ def test_the_ui_loads_everything_and_runs_a_partition(ui):
     assert repository["schedules"][0]["executionTimezone"] == "Africa/Casablanca"
     assert {"dumps_folder_sensor", "newsdesk_automation"} <= {s["name"] for s in repository["sensors"]}
     assets = {"/".join(node["assetKey"]["path"]): node for node in repository["assetNodes"]}
-    assert {"parsed_dump", "pages", "articles", "headlines", "headline_sightings", "headline_clusters"} <= set(assets)
+    assert {"parsed_dump", "pages", "articles", "headlines", "headline_sightings", "headline_clusters", "corpus_report"} <= set(
+        assets
+    )
+    checks = {name for node in assets.values() for name in (c["name"] for c in node["assetChecksOrError"].get("checks", []))}
+    assert {"contract_columns", "status_known", "published_date_not_after_crawl", "headline_id_unique"} <= checks
 
     repo = {"repositoryLocationName": repository["location"]["name"], "repositoryName": repository["name"]}
     graphql(ADD_PARTITION, repo=repo, key=DUMP)
