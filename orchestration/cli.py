@@ -41,22 +41,29 @@ def _parser() -> argparse.ArgumentParser:
         description="Turn dumps of Maghress-family news pages into a DuckDB warehouse of articles and headlines.",
     )
     commands = parser.add_subparsers(title="commands")
-    warehouse_help = f"the DuckDB warehouse file (default: $NEWSDESK_WAREHOUSE or {_shown(DEFAULT_WAREHOUSE)})"
-
-    run = commands.add_parser(
-        "run",
-        help="materialize every asset for every dump, then print what was built",
-        description="Parse every dump under DUMPS (one Dagster partition each) and publish them into the "
-        "warehouse, through the same Dagster definitions the UI loads; print pages kept and rejected per "
-        "dump and the totals. Dumps no longer in DUMPS leave the warehouse. Exit status 1 if a step fails.",
+    warehouse = argparse.ArgumentParser(add_help=False)
+    warehouse.add_argument(
+        "--warehouse",
+        type=Path,
+        default=Path(os.environ.get("NEWSDESK_WAREHOUSE", DEFAULT_WAREHOUSE)),
+        help=f"the DuckDB warehouse file (default: $NEWSDESK_WAREHOUSE or {_shown(DEFAULT_WAREHOUSE)})",
     )
-    run.add_argument(
+    dumps = argparse.ArgumentParser(add_help=False)
+    dumps.add_argument(
         "--dumps",
         type=Path,
         default=Path(os.environ.get("NEWSDESK_DUMPS", SAMPLE_DUMPS_DIR)),
         help=f"the folder of dumps (default: $NEWSDESK_DUMPS or the bundled samples, {_shown(SAMPLE_DUMPS_DIR)})",
     )
-    run.add_argument("--warehouse", type=Path, default=_default_warehouse(DEFAULT_WAREHOUSE), help=warehouse_help)
+
+    run = commands.add_parser(
+        "run",
+        parents=[dumps, warehouse],
+        help="materialize every asset for every dump, then print what was built",
+        description="Parse every dump under DUMPS (one Dagster partition each) and publish them into the "
+        "warehouse, through the same Dagster definitions the UI loads; print pages kept and rejected per "
+        "dump and the totals. Dumps no longer in DUMPS leave the warehouse. Exit status 1 if a step fails.",
+    )
     run.add_argument(
         "--workers",
         type=int,
@@ -67,40 +74,35 @@ def _parser() -> argparse.ArgumentParser:
 
     sql = commands.add_parser(
         "sql",
+        parents=[warehouse],
         help="print the result of a SQL query on the warehouse",
         description="Run one SQL query on the warehouse (read-only) and print its result.",
     )
     sql.add_argument("query", help='the SQL, e.g. "SELECT edition, count(*) FROM articles GROUP BY 1"')
-    sql.add_argument("--warehouse", type=Path, default=_default_warehouse(DEFAULT_WAREHOUSE), help=warehouse_help)
     sql.add_argument("--max-rows", type=int, default=100, help="rows to print at most (default: 100)")
     sql.add_argument("--csv", action="store_true", help="print CSV instead of a table")
     sql.set_defaults(command=_sql)
 
     report = commands.add_parser(
         "report",
+        parents=[warehouse],
         help="print where the corpus report is (and open it with --open)",
         description="Print the path of the corpus report, the HTML page of charts that every publish "
         "rebuilds next to the warehouse; --open shows it in a browser.",
     )
-    report.add_argument("--warehouse", type=Path, default=_default_warehouse(DEFAULT_WAREHOUSE), help=warehouse_help)
     report.add_argument("--open", action="store_true", help="open the report in the default browser")
     report.set_defaults(command=_report)
 
     ui = commands.add_parser(
         "ui",
+        parents=[dumps, warehouse],
         help="start the Dagster UI and daemon on 127.0.0.1",
         description="Start the Dagster webserver and daemon (so sensors and schedules tick) on 127.0.0.1, "
         f"with DAGSTER_HOME in {_shown(DAGSTER_HOME)}. Ctrl-C stops both.",
     )
     ui.add_argument("--port", type=int, default=3000, help="the port (default: 3000)")
-    ui.add_argument("--dumps", type=Path, default=Path(os.environ.get("NEWSDESK_DUMPS", SAMPLE_DUMPS_DIR)))
-    ui.add_argument("--warehouse", type=Path, default=_default_warehouse(DEFAULT_WAREHOUSE), help=warehouse_help)
     ui.set_defaults(command=_ui)
     return parser
-
-
-def _default_warehouse(default: Path) -> Path:
-    return Path(os.environ.get("NEWSDESK_WAREHOUSE", default))
 
 
 def _shown(path: Path) -> str:
