@@ -18,6 +18,7 @@ from assets.project import SAMPLE_DUMPS_DIR
 
 NEWSDESK = Path(sys.executable).with_name("newsdesk")
 DUMP = "turess-es-2026-02-20"
+OTHER_DUMP = "sauress-ar-2026-02-22"
 
 
 def free_port() -> int:
@@ -54,6 +55,7 @@ def ui(tmp_path):
     dumps = tmp_path / "dumps"
     dumps.mkdir()
     shutil.copy(SAMPLE_DUMPS_DIR / f"{DUMP}.jsonl", dumps)
+    shutil.copy(SAMPLE_DUMPS_DIR / f"{OTHER_DUMP}.parquet", dumps)
     port = free_port()
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home")}
     warehouse = tmp_path / "w.duckdb"
@@ -107,6 +109,14 @@ mutation($params: ExecutionParams!) {
 }
 """
 STATUS = "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
+BACKFILL = """
+mutation($keys: [String!]!) {
+  launchPartitionBackfill(backfillParams: {assetSelection: [{path: ["parsed_dump"]}], partitionNames: $keys}) {
+    __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message }
+  }
+}
+"""
+BACKFILL_STATUS = "query($id: String!) { partitionBackfillOrError(backfillId: $id) { ... on PartitionBackfill { status } } }"
 
 
 def launch(graphql, repo: dict, job: str, tags: list[dict]) -> str:
@@ -142,6 +152,18 @@ def test_the_ui_loads_everything_and_runs_a_partition(ui):
     repo = {"repositoryLocationName": repository["location"]["name"], "repositoryName": repository["name"]}
     graphql(ADD_PARTITION, repo=repo, key=DUMP)
     launch(graphql, repo, "ingest_dump", [{"key": "dagster/partition", "value": DUMP}])
+
+    # A backfill of every partition, as the UI's "Materialize all" launches it: the daemon runs
+    # the partitions in parallel, and none of them touches the DuckDB file.
+    graphql(ADD_PARTITION, repo=repo, key=OTHER_DUMP)
+    backfill = graphql(BACKFILL, keys=[DUMP, OTHER_DUMP])["launchPartitionBackfill"]
+    assert backfill["__typename"] == "LaunchBackfillSuccess", backfill
+
+    def backfill_done():
+        status = graphql(BACKFILL_STATUS, id=backfill["backfillId"])["partitionBackfillOrError"]["status"]
+        return status if status not in ("REQUESTED",) else None
+
+    assert wait_for(backfill_done, 240, "the backfill") in ("COMPLETED", "COMPLETED_SUCCESS")
     launch(graphql, repo, "publish_warehouse", [])
 
     def published():
