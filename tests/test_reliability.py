@@ -178,3 +178,48 @@ def test_an_unwritable_warehouse_location_is_one_clear_error(tmp_path):
     assert result.returncode == 1
     assert "FAILED publish" in result.stdout and "Traceback" not in result.stdout + result.stderr
     assert blocker.read_text() == "a file where a folder should be"
+
+
+def test_a_dumps_folder_that_vanishes_fails_the_publish_and_keeps_the_warehouse(corpus, tmp_path):
+    _, expected = corpus
+    dumps, warehouse, home = warehouse_in_state(corpus, tmp_path, "before")
+    dumps.rename(tmp_path / "elsewhere")  # as if the network share went away mid-run
+    env = {**os.environ, "DAGSTER_HOME": str(home), "NEWSDESK_DUMPS": str(dumps), "NEWSDESK_WAREHOUSE": str(warehouse)}
+    probe = "from orchestration.definitions import defs; import dagster as dg, sys; " + (
+        "r = defs.resolve_job_def('publish_warehouse').execute_in_process(instance=dg.DagsterInstance.get(), "
+        "raise_on_error=False); sys.exit(0 if not r.success else 1)"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, "the publish should have failed"
+    assert "dumps folder not found" in result.stderr
+    assert snapshot(warehouse) == expected["before"]  # the rows were not taken for removed dumps
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    mount_point = tmp_path / "small-disk"
+    mount_point.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mount_point)]).returncode:
+        pytest.skip("cannot mount a small tmpfs here (needs root with CAP_SYS_ADMIN)")
+    yield mount_point
+    subprocess.run(["umount", "-l", str(mount_point)], check=True)
+
+
+def test_a_full_disk_is_one_clear_error_and_no_damage(corpus, tmp_path, small_disk):
+    dumps, warehouse, home = warehouse_in_state(corpus, tmp_path, "before")
+    shutil.copy2(warehouse, small_disk / "w.duckdb")
+    shutil.copytree(tmp_path / "w.parts", small_disk / "w.parts")
+    before = (small_disk / "w.duckdb").read_bytes()
+    filler = small_disk / "filler"
+    filler.write_bytes(b"\0" * (shutil.disk_usage(small_disk).free - 64 * 1024))  # leave 64 KB
+    switch_dumps(corpus, dumps, "after")
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    result = subprocess.run(
+        [str(NEWSDESK), "run", "--dumps", str(dumps), "--warehouse", str(small_disk / "w.duckdb")],
+        env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 1
+    assert "FAILED" in result.stdout and "No space left on device" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+    assert (small_disk / "w.duckdb").read_bytes() == before
+    assert not [p.name for p in small_disk.rglob("*") if p.name.startswith(".")]  # no half-written leftovers
