@@ -10,7 +10,7 @@ def test_definitions_load_with_every_asset_and_job():
     keys = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
     assert keys == {
         "parsed_dump", "pages", "headline_sightings", "articles", "headlines", "headline_clusters", "headline_translations",
-        "headline_stories",
+        "headline_stories", "corpus_report",
     }
     assert defs.resolve_job_def("ingest_dump").partitions_def.name == "dumps"
     assert defs.resolve_job_def("publish_warehouse")
@@ -19,7 +19,7 @@ def test_definitions_load_with_every_asset_and_job():
 def test_every_asset_has_a_description_group_and_kinds():
     for node in defs.resolve_asset_graph().asset_nodes:
         assert node.description, node.key
-        assert node.group_name in {"ingest", "warehouse"}, node.key
+        assert node.group_name in {"ingest", "warehouse", "reports"}, node.key
         assert node.kinds, node.key
 
 
