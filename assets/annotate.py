@@ -8,7 +8,9 @@ import duckdb
 import polars as pl
 
 from assets.transforms.language import identify_languages
-from assets.transforms.near_duplicates import cluster_headlines, story_groups, translation_candidates
+from assets.transforms.near_duplicates import cluster_headlines
+from assets.transforms.stories import story_groups
+from assets.transforms.translations import translation_candidates
 
 # Cross-language pairs are looked for among headlines first seen in the same week: the same
 # story runs in two editions within days, and a bounded window bounds the pair search.

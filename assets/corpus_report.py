@@ -19,7 +19,7 @@ def report_path(warehouse: Warehouse):
 
 def _date_problems(instance: dg.DagsterInstance) -> pl.DataFrame:
     """The failing counts of the date expectations, as the last check run recorded them."""
-    from orchestration.gx_suites import load_suites
+    from orchestration.suites import load_suites
 
     keys = [
         dg.AssetCheckKey(dg.AssetKey(expectation.asset), expectation.check)

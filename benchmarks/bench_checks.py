@@ -56,14 +56,14 @@ FROM (
     FROM numbers
 );
 
-INSERT INTO articles
+INSERT INTO articles BY NAME
 SELECT article_id, edition, source, title, published_raw, published_date,
        'Corps de l''article ' || page_id || '. ' || repeat('Lorem ipsum dolor sit amet. ', 4) AS body,
        CASE WHEN hash(page_id) % 10 < 7 THEN edition WHEN hash(page_id) % 10 < 9 THEN 'und' ELSE 'fr' END AS language,
        0.9 AS language_score, crawl_date AS first_seen, crawl_date AS last_seen, 1 AS sightings
 FROM pages WHERE status = 'ok';
 
-INSERT INTO headlines
+INSERT INTO headlines BY NAME
 SELECT substr(md5('h' || range::VARCHAR), 1, 16) AS headline_id,
        'Titre du ticker numéro ' || range::VARCHAR || ' : les nouvelles du jour' AS text,
        CASE WHEN range % 10 < 8 THEN ['fr', 'es', 'ar', 'en'][1 + range % 4] ELSE 'und' END AS language,
@@ -145,8 +145,9 @@ def _bench(folder: Path, args: argparse.Namespace) -> int:
             return 1
         print(f"built {warehouse_file} ({warehouse_file.stat().st_size / 2**20:.0f} MB) in {time.perf_counter() - started:.1f} s")
 
-    from orchestration.gx_suites import load_suites, run_suites
+    from orchestration.gx_suites import run_suites
     from orchestration.resources import Warehouse
+    from orchestration.suites import load_suites
 
     warehouse = Warehouse(path=str(warehouse_file))
     with warehouse.reader() as connection:

@@ -27,12 +27,10 @@ import polars as pl
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from assets.transforms import language, near_duplicates  # noqa: E402
+from assets.transforms import language, translations  # noqa: E402
 from assets.transforms.language import identify_languages  # noqa: E402
-from assets.transforms.near_duplicates import (  # noqa: E402
-    cluster_headlines,
-    translation_candidates,
-)
+from assets.transforms.near_duplicates import cluster_headlines  # noqa: E402
+from assets.transforms.translations import translation_candidates  # noqa: E402
 
 EVAL = ROOT / "benchmarks" / "eval"
 THROUGHPUT_HEADLINES = 100_000
@@ -169,12 +167,12 @@ def report_translations(calibrate: bool) -> None:
     )
     pair_of = dict(zip(rows["headline_id"], rows["pair"]))
     n_gold = rows["pair"].drop_nulls().n_unique()
-    threshold = near_duplicates.MIN_TRANSLATION_SCORE
-    near_duplicates.MIN_TRANSLATION_SCORE = 0.0  # score every pair, threshold here
+    threshold = translations.MIN_TRANSLATION_SCORE
+    translations.MIN_TRANSLATION_SCORE = 0.0  # score every pair, threshold here
     try:
         scored = translation_candidates(rows)
     finally:
-        near_duplicates.MIN_TRANSLATION_SCORE = threshold
+        translations.MIN_TRANSLATION_SCORE = threshold
     precision, recall, kept = _translation_precision_recall(scored, pair_of, n_gold, threshold)
     print(f"\n== Translation candidates ({rows.height} headlines, {n_gold} translation pairs) ==")
     print(f"at score >= {threshold}: precision {precision:.3f} (target 0.9), recall {recall:.3f} "

@@ -16,16 +16,9 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from orchestration.gx_suites import (
-    ExpectationOutcome,
-    Suite,
-    SuiteExpectation,
-    data_docs_dir,
-    data_docs_index,
-    load_suites,
-    run_suites,
-)
+from orchestration.gx_suites import ExpectationOutcome, run_suites
 from orchestration.resources import Warehouse
+from orchestration.suites import Suite, SuiteExpectation, data_docs_dir, data_docs_index, load_suites
 
 __all__ = ["data_docs_index", "warehouse_checks"]
 

@@ -1,9 +1,7 @@
-"""Great Expectations suites from expectations/, run on the DuckDB warehouse.
+"""Great Expectations suites (read by orchestration.suites) run on the DuckDB warehouse.
 
-A suite file (expectations/README.md) is one GX expectation suite plus the SQL query whose
-result is the batch it validates. Reading the files costs nothing; Great Expectations is
-imported only inside `run_suites`, because the Dagster UI re-imports the code location on
-every reload and importing GX takes seconds.
+Great Expectations is imported only inside `run_suites`, because the Dagster UI re-imports the
+code location on every reload and importing GX takes seconds.
 
 The route: DuckDB runs each suite's query, the result comes out as Arrow and goes to pandas,
 and GX 1.x validates that pandas batch in an ephemeral context. Not GX's SQL datasource:
@@ -22,7 +20,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -31,55 +28,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
-from assets.project import EXPECTATIONS_DIR, VAR_DIR
+from orchestration.suites import Suite, SuiteExpectation, suite_parameters
 
 if TYPE_CHECKING:
     import duckdb
     import pandas as pd
 
-SEVERITIES = ("critical", "warning", "info")  # GX's own levels; critical = broken structure
 SAMPLE_SIZE = 10
 RESULTS_KEPT_PER_SUITE = 20  # validation results (and their Data Docs pages) kept per suite
 _DOCS_SITE = "newsdesk"
-_CHECK_NAME = re.compile(r"^[A-Za-z0-9_]+$")
-
-
-class SuiteError(ValueError):
-    """A suite file that cannot be read: its path and what is wrong."""
-
-
-@dataclass(frozen=True)
-class SuiteExpectation:
-    """One expectation of a suite, and the Dagster asset check it becomes."""
-
-    check: str  # the check's name, unique per asset
-    asset: str  # the warehouse table (asset key) the check is attached to
-    type: str  # a GX expectation type, e.g. expect_column_values_to_be_in_set
-    kwargs: Mapping[str, Any]
-    severity: str  # critical | warning | info
-    description: str = ""
-
-    @property
-    def blocking(self) -> bool:
-        """A critical expectation is broken structure: its failure stops what depends on the table."""
-        return self.severity == "critical"
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.asset, self.check)
-
-
-@dataclass(frozen=True)
-class Suite:
-    name: str
-    path: Path
-    asset: str
-    description: str
-    query: str
-    parameters: Mapping[str, Any]
-    expectations: tuple[SuiteExpectation, ...]
 
 
 @dataclass
@@ -102,83 +59,6 @@ class SuiteRun:
     outcomes: list[ExpectationOutcome]
     rows: int | None  # rows in the batch; None when the query failed
     seconds: float
-
-
-def data_docs_dir() -> Path:
-    """Where the Data Docs site is built: $NEWSDESK_DATA_DOCS, else var/data_docs/."""
-    return Path(os.environ.get("NEWSDESK_DATA_DOCS") or VAR_DIR / "data_docs").expanduser().resolve()
-
-
-def data_docs_index() -> Path:
-    """The Data Docs page to open in a browser: every suite and its latest validations."""
-    return data_docs_dir() / "index.html"
-
-
-def load_suites(directory: Path = EXPECTATIONS_DIR) -> list[Suite]:
-    """Every suite file (*.yaml, *.yml, *.json) of the folder, checked for what the wiring needs."""
-    paths = sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml", ".json"))
-    suites = [_read_suite(path) for path in paths]
-    seen: dict[tuple[str, str], Path] = {}
-    for suite in suites:
-        for expectation in suite.expectations:
-            if expectation.key in seen:
-                raise SuiteError(
-                    f"{suite.path}: check {expectation.check!r} on {expectation.asset!r} "
-                    f"is already defined in {seen[expectation.key]}"
-                )
-            seen[expectation.key] = suite.path
-    return suites
-
-
-def _read_suite(path: Path) -> Suite:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))  # YAML reads JSON too
-    except (OSError, yaml.YAMLError) as error:
-        raise SuiteError(f"{path}: {error}") from error
-    if not isinstance(data, dict):
-        raise SuiteError(f"{path}: a suite file holds a mapping (name, asset, query, expectations)")
-    for required in ("name", "asset", "query", "expectations"):
-        if not data.get(required):
-            raise SuiteError(f"{path}: missing {required!r}")
-    expectations = []
-    for number, item in enumerate(data["expectations"], start=1):
-        where = f"{path}: expectation {number}"
-        if not isinstance(item, dict) or not item.get("type") or not item.get("check"):
-            raise SuiteError(f"{where}: needs at least 'check' and 'type'")
-        if not _CHECK_NAME.match(str(item["check"])):
-            raise SuiteError(f"{where}: check name {item['check']!r} may use letters, digits and _ only")
-        severity = item.get("severity", "warning")
-        if severity not in SEVERITIES:
-            raise SuiteError(f"{where}: severity {severity!r} is not one of {', '.join(SEVERITIES)}")
-        expectations.append(
-            SuiteExpectation(
-                check=str(item["check"]),
-                asset=str(item.get("asset", data["asset"])),
-                type=str(item["type"]),
-                kwargs=dict(item.get("kwargs") or {}),
-                severity=severity,
-                description=str(item.get("description", "")).strip(),
-            )
-        )
-    return Suite(
-        name=str(data["name"]),
-        path=path,
-        asset=str(data["asset"]),
-        description=str(data.get("description", "")).strip(),
-        query=str(data["query"]),
-        parameters=dict(data.get("parameters") or {}),
-        expectations=tuple(expectations),
-    )
-
-
-def suite_parameters(suite: Suite) -> dict[str, Any]:
-    """The suite's parameters; NEWSDESK_CHECK_<NAME> in the environment overrides <name>."""
-    values = dict(suite.parameters)
-    for name in values:
-        override = os.environ.get(f"NEWSDESK_CHECK_{name.upper()}")
-        if override is not None:
-            values[name] = yaml.safe_load(override)  # 2000-01-01 -> a date, 2 -> an int
-    return values
 
 
 def fetch_batch(connection: duckdb.DuckDBPyConnection, suite: Suite, parameters: Mapping[str, Any]) -> pd.DataFrame:

@@ -19,9 +19,9 @@ from assets.parsed_dump import parsed_dump
 from assets.project import PROJECT_ROOT, VAR_DIR, read_sql
 from assets.warehouse_tables import warehouse_tables
 from orchestration.checks import warehouse_checks
-from orchestration.gx_suites import SuiteError, data_docs_index, load_suites
 from orchestration.jobs import publish_warehouse_job
 from orchestration.resources import DumpsFolder, Warehouse
+from orchestration.suites import SuiteError, data_docs_index, load_suites
 
 # Kept pages p1-p4 (one per edition), a rejected p5. Edges that must pass: p2 is published one
 # day after its crawl (the slack), p3 on the date floor itself. Headline h1 is on a French and
