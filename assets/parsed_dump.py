@@ -10,7 +10,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from assets.dump_readers import Dump, read_dump
+from assets.dump_readers import DEFAULT_MAX_PAGE_BYTES, Dump, read_dump
 from assets.metadata import markdown_table, table_schema
 from assets.transforms.editions import load_editions
 from assets.transforms.parse import PARSED_SCHEMA, parse_pages
@@ -30,7 +30,9 @@ class ParseReport:
     preview: pl.DataFrame | None = None
 
 
-def write_parsed_dump(dump: Dump, target: Path, batch_size: int = 5000, log=None) -> ParseReport:
+def write_parsed_dump(
+    dump: Dump, target: Path, batch_size: int = 5000, max_page_bytes: int = DEFAULT_MAX_PAGE_BYTES, log=None
+) -> ParseReport:
     """Parse every page of a dump into one Parquet file at target, replacing it atomically:
     readers see the old file or the new one, never a half-written one."""
     import pyarrow.parquet as pq
@@ -43,7 +45,7 @@ def write_parsed_dump(dump: Dump, target: Path, batch_size: int = 5000, log=None
     schema = pl.DataFrame(schema=PART_SCHEMA).to_arrow().schema
     try:
         with pq.ParquetWriter(temporary, schema, compression="zstd") as writer:
-            for records in read_dump(dump, editions, batch_size=batch_size):
+            for records in read_dump(dump, editions, batch_size=batch_size, max_page_bytes=max_page_bytes):
                 parsed = parse_pages(records, editions).select(pl.lit(dump.dump_id).alias("dump_id"), pl.all())
                 writer.write_table(parsed.to_arrow().cast(schema))
                 report.pages += parsed.height
@@ -78,7 +80,7 @@ def parsed_dump(context: dg.AssetExecutionContext, dumps: DumpsFolder, warehouse
     dump = dumps.dump(context.partition_key)
     signature = dump.signature  # before reading: a change during the read shows up next time
     target = warehouse.part_path(dump.dump_id)
-    report = write_parsed_dump(dump, target, log=context.log.info)
+    report = write_parsed_dump(dump, target, max_page_bytes=dumps.max_page_bytes, log=context.log.info)
     rejected = {status: count for status, count in report.by_status.items() if status != "ok"}
     context.log.info(f"{dump.dump_id}: {report.by_status.get('ok', 0)} pages kept, rejected {rejected or 'none'}")
     preview = report.preview if report.preview is not None else pl.DataFrame()

@@ -18,7 +18,7 @@ import dagster as dg
 import duckdb
 from filelock import FileLock, Timeout
 
-from assets.dump_readers import Dump, DumpListing, discover_dumps
+from assets.dump_readers import DEFAULT_MAX_PAGE_BYTES, Dump, DumpListing, discover_dumps
 from assets.project import SAMPLE_DUMPS_DIR, VAR_DIR, read_sql
 
 DEFAULT_WAREHOUSE = VAR_DIR / "warehouse.duckdb"
@@ -29,9 +29,12 @@ class WarehouseUnavailable(RuntimeError):
 
 
 class DumpsFolder(dg.ConfigurableResource):
-    """The folder of dumps: one entry (folder or file) per dump, one dump per partition."""
+    """The folder of dumps: one entry (folder or file) per dump, one dump per partition.
+
+    A page larger than max_page_bytes is recorded as `too_large` without being read."""
 
     path: str
+    max_page_bytes: int = DEFAULT_MAX_PAGE_BYTES
 
     def listing(self) -> DumpListing:
         return discover_dumps(Path(self.path))
@@ -165,6 +168,9 @@ def resources_from_environment() -> dict[str, dg.ConfigurableResource]:
     shows where settings come from and a changed environment needs no reload."""
     settings_from_environment()
     return {
-        "dumps": DumpsFolder(path=dg.EnvVar("NEWSDESK_DUMPS")),
+        "dumps": DumpsFolder(
+            path=dg.EnvVar("NEWSDESK_DUMPS"),
+            max_page_bytes=int(os.environ.get("NEWSDESK_MAX_PAGE_BYTES", DEFAULT_MAX_PAGE_BYTES)),
+        ),
         "warehouse": Warehouse(path=dg.EnvVar("NEWSDESK_WAREHOUSE")),
     }

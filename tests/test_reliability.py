@@ -223,3 +223,17 @@ def test_a_full_disk_is_one_clear_error_and_no_damage(corpus, tmp_path, small_di
     assert "Traceback" not in result.stdout + result.stderr
     assert (small_disk / "w.duckdb").read_bytes() == before
     assert not [p.name for p in small_disk.rglob("*") if p.name.startswith(".")]  # no half-written leftovers
+
+
+def test_the_page_size_limit_is_configurable(tmp_path):
+    dumps = tmp_path / "dumps"
+    (dumps / "d").mkdir(parents=True)
+    (dumps / "d" / "small.txt").write_text(make_page())
+    (dumps / "d" / "big.txt").write_text(make_page(body=("x" * 5000,)))
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home"), "NEWSDESK_MAX_PAGE_BYTES": "4000"}
+    warehouse = tmp_path / "w.duckdb"
+    args = [str(NEWSDESK), "run", "--dumps", str(dumps), "--warehouse", str(warehouse)]
+    assert subprocess.run(args, env=env, capture_output=True).returncode == 0
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        rows = connection.execute("SELECT page_id, status FROM pages ORDER BY ALL").fetchall()
+    assert rows == [("big", "too_large"), ("small", "ok")]
