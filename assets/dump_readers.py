@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 
 import polars as pl
 
-from assets.transforms.decode import decode_page
+from assets.transforms.decode import decode_pages
 from assets.transforms.editions import Edition
 
 # Longest suffix first, so "x.jsonl.gz" is not taken for a ".gz" of something else.
@@ -79,10 +79,9 @@ class Dump:
             stat = self.path.stat()
             return 1, stat.st_size, stat.st_mtime_ns
         count = size = newest = 0
-        for folder, _, files in os.walk(self.path):
-            for name in files:
-                stat = os.lstat(os.path.join(folder, name))
-                count, size, newest = count + 1, size + stat.st_size, max(newest, stat.st_mtime_ns)
+        for entry in _files(str(self.path)):
+            stat = entry.stat(follow_symlinks=False)
+            count, size, newest = count + 1, size + stat.st_size, max(newest, stat.st_mtime_ns)
         return count, size, newest
 
     @property
@@ -162,21 +161,31 @@ def read_dump(
 def _record_batches(records: Iterator[dict], editions: tuple[Edition, ...], batch_size: int) -> Iterator[pl.DataFrame]:
     batch: list[dict] = []
     for record in records:
-        raw = record.pop("raw", None)
-        if raw is not None:
-            decoded = decode_page(raw, editions)
-            record.update(text=decoded.text, encoding=decoded.encoding, status=decoded.status, detail=decoded.detail)
         batch.append(record)
         if len(batch) == batch_size:
-            yield _frame(batch)
+            yield _frame(batch, editions)
             batch = []
     if batch:
-        yield _frame(batch)
+        yield _frame(batch, editions)
 
 
-def _frame(records: list[dict]) -> pl.DataFrame:
+def _frame(records: list[dict], editions: tuple[Edition, ...]) -> pl.DataFrame:
+    """The records as a frame; their raw bytes decoded together (decode_pages), so that a
+    page's text never becomes a Python string on the way."""
     schema = {**RECORD_SCHEMA, "crawl_date": pl.String}
-    return pl.DataFrame({name: [record.get(name) for record in records] for name in schema}, schema=schema)
+    frame = pl.DataFrame({name: [record.get(name) for record in records] for name in schema}, schema=schema)
+    raw_rows = [row for row, record in enumerate(records) if record.get("raw") is not None]
+    if not raw_rows:
+        return frame
+    decoded = decode_pages([records[row]["raw"] for row in raw_rows], editions).get_columns()
+    if len(raw_rows) == len(records):
+        return frame.with_columns(decoded)
+    # Some records were rejected before any bytes were read: decoded rows go back in place.
+    rows = pl.Series("row", raw_rows, dtype=pl.UInt32)
+    indexed = frame.with_row_index("row")
+    rejected = indexed.filter(~pl.col("row").is_in(rows.implode()))
+    read = indexed[raw_rows].with_columns(decoded)
+    return pl.concat([rejected, read]).sort("row").drop("row")
 
 
 def _page(page_id: str, raw: bytes | None = None, **fields) -> dict:
@@ -194,26 +203,66 @@ def _folder_records(root: Path, limit: int) -> Iterator[dict]:
     # Plain strings and os calls, not pathlib: per-file overhead is the cost of this reader.
     base = str(root)
     real_root = os.path.realpath(base) + os.sep
-    paths = [
-        os.path.join(folder, name)
-        for folder, _, files in os.walk(base)
-        for name in files
-        if name.lower().endswith(".txt")
-    ]
-    for path in sorted(paths, key=lambda p: p[len(base) + 1 :].replace(os.sep, "/")):
-        page_id = path[len(base) + 1 : -len(".txt")].replace(os.sep, "/")
+    files = sorted((path[len(base) + 1 :].replace(os.sep, "/"), path, is_link) for path, is_link in _txt_files(base))
+    for relative, path, is_link in files:
+        page_id = relative[: -len(".txt")]
+        if is_link and not os.path.realpath(path).startswith(real_root):
+            yield _page(page_id, status="unsafe_link", detail="symlink pointing outside the dump")
+            continue
         try:
-            if os.path.islink(path) and not os.path.realpath(path).startswith(real_root):
-                yield _page(page_id, status="unsafe_link", detail="symlink pointing outside the dump")
-                continue
-            with open(path, "rb") as file:
-                size = os.fstat(file.fileno()).st_size
+            descriptor = os.open(path, os.O_RDONLY)
+            try:
+                size = os.fstat(descriptor).st_size
                 if size > limit:
                     yield _too_large(page_id, size, limit)
                     continue
-                yield _page(page_id, file.read())
+                raw = _read_to_end(descriptor, size)
+            finally:
+                os.close(descriptor)
         except OSError as error:
             yield _page(page_id, status="unreadable", detail=f"{type(error).__name__}: {error.strerror or error}")
+            continue
+        yield {"page_id": page_id, "raw": raw, "size_bytes": len(raw)}
+
+
+def _txt_files(base: str) -> Iterator[tuple[str, bool]]:
+    """(path, is a symlink) of every .txt file under base."""
+    for entry in _files(base):
+        if entry.name.lower().endswith(".txt"):
+            yield entry.path, entry.is_symlink()
+
+
+def _files(base: str) -> Iterator[os.DirEntry]:
+    """Every file under base as os.walk finds them (symlinked folders are not entered), as
+    directory entries: whether an entry is a folder or a symlink costs no system call."""
+    folders = [base]
+    while folders:
+        try:
+            with os.scandir(folders.pop()) as listing:
+                entries = list(listing)
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if not is_dir:
+                yield entry
+            elif not entry.is_symlink():
+                folders.append(entry.path)
+
+
+def _read_to_end(descriptor: int, size: int) -> bytes:
+    # A regular file returns fewer bytes than asked only at its end; a file that grew since
+    # fstat is read on to its new end, as file.read() would.
+    raw = os.read(descriptor, size + 1)
+    if len(raw) <= size:
+        return raw
+    chunks = [raw]
+    while chunk := os.read(descriptor, 1 << 20):
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _open_jsonl(path: Path) -> io.BufferedIOBase:

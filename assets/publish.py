@@ -2,6 +2,11 @@
 
 Everything happens in one transaction: a user's query, or a run killed half-way, sees the
 warehouse as it was before the publish or as it is after, never in between.
+
+A publish costs what changed, not what the warehouse holds: it replaces the page and sighting
+rows of the dumps whose partition file changed (or that left), and recomputes only the articles
+and headlines those dumps show, from each dump's share of them kept in meta.dump_articles and
+meta.dump_headlines. The result is the same as a rebuild from every partition file.
 """
 
 from __future__ import annotations
@@ -12,9 +17,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
-from assets.annotate import link_duplicates, tag_languages
+from assets.annotate import link_duplicates
 from assets.project import read_sql
+from assets.transforms.language import identify_languages
 
 CONTRACT_TABLES = (
     "pages",
@@ -25,6 +32,11 @@ CONTRACT_TABLES = (
     "headline_translations",
     "headline_stories",
 )
+# The layout of the meta tables of sql/publish/meta.sql; a warehouse with another is rebuilt.
+PUBLISH_FORMAT = 2
+# Columns of a partition file that the publish reads beyond the parsed pages (parsed_dump.PART_SCHEMA).
+_PART_COLUMNS = ("ticker_ids", "body_length", "body_language", "body_language_score")
+_PER_DUMP_TABLES = ("meta.dump_articles", "meta.dump_headlines", "meta.pending_articles", "meta.pending_headlines")
 
 
 @dataclass
@@ -33,6 +45,8 @@ class PublishReport:
     removed: list[str] = field(default_factory=list)  # dumps whose rows were deleted
     unchanged: list[str] = field(default_factory=list)
     row_counts: dict[str, int] = field(default_factory=dict)
+    signatures: dict[str, str] = field(default_factory=dict, repr=False)  # of the partition files
+    rebuild: bool = False  # the warehouse had another layout: every table is rebuilt
 
 
 def run_sql_file(connection: duckdb.DuckDBPyConnection, name: str, **parameters) -> None:
@@ -55,19 +69,16 @@ def part_signature(path: Path) -> str:
 def publish(connection: duckdb.DuckDBPyConnection, part_files: dict[str, Path]) -> PublishReport:
     """Make the warehouse hold exactly the dumps in part_files ({dump_id: partition file}):
     reload those whose file changed since the last publish, delete those no longer listed,
-    and rebuild the tables of distinct articles and headlines."""
-    signatures = {dump_id: part_signature(path) for dump_id, path in part_files.items()}
-    loaded = dict(connection.execute("SELECT dump_id, part_signature FROM meta.loaded_dumps").fetchall())
-    report = PublishReport(
-        loaded=sorted(d for d, signature in signatures.items() if loaded.get(d) != signature),
-        removed=sorted(d for d in loaded if d not in signatures),
-        unchanged=sorted(d for d, signature in signatures.items() if loaded.get(d) == signature),
-    )
+    and recompute the distinct articles and headlines they touch."""
+    report = plan_publish(connection, part_files)
     connection.execute("BEGIN TRANSACTION")
     try:
         if report.loaded or report.removed:
-            _replace_dumps(connection, report, part_files, signatures)
-            _rebuild_distinct_tables(connection, [str(path) for path in part_files.values()])
+            load_dumps(connection, report, part_files)
+            refresh_distinct_tables(connection, part_files)
+            tag_headline_languages(connection)
+            link_duplicates(connection)
+            finish_publish(connection)
         connection.execute("COMMIT")
     except BaseException:
         connection.execute("ROLLBACK")
@@ -78,7 +89,45 @@ def publish(connection: duckdb.DuckDBPyConnection, part_files: dict[str, Path]) 
     return report
 
 
-def _replace_dumps(connection, report: PublishReport, part_files: dict[str, Path], signatures: dict[str, str]) -> None:
+def plan_publish(connection: duckdb.DuckDBPyConnection, part_files: dict[str, Path]) -> PublishReport:
+    """Which dumps to load (new or changed partition file), remove and leave as they are."""
+    run_sql_file(connection, "publish/meta.sql")
+    signatures = {dump_id: part_signature(path) for dump_id, path in part_files.items()}
+    loaded = dict(connection.execute("SELECT dump_id, part_signature FROM meta.loaded_dumps").fetchall())
+    formats = [row[0] for row in connection.execute("SELECT version FROM meta.publish_format").fetchall()]
+    rebuild = formats != [PUBLISH_FORMAT]
+    if rebuild:
+        loaded = {}  # nothing in the tables can be trusted to match this layout
+    report = PublishReport(
+        loaded=sorted(d for d, signature in signatures.items() if loaded.get(d) != signature),
+        removed=sorted(d for d in loaded if d not in signatures),
+        unchanged=sorted(d for d, signature in signatures.items() if loaded.get(d) == signature),
+        signatures=signatures,
+        rebuild=rebuild,
+    )
+    _check_part_files([part_files[dump_id] for dump_id in report.loaded])
+    return report
+
+
+def _check_part_files(paths) -> None:
+    """Refuse partition files written by an older version, naming them: parse their dumps again."""
+    import pyarrow.parquet as pq
+
+    old = [path.name for path in paths if not set(_PART_COLUMNS) <= set(pq.read_schema(path).names)]
+    if old:
+        raise ValueError(
+            f"partition files written by an older newsdesk, without {', '.join(_PART_COLUMNS)}: "
+            f"{', '.join(old[:5])}{' ...' if len(old) > 5 else ''}; materialize their dumps again (newsdesk run does)"
+        )
+
+
+def load_dumps(connection: duckdb.DuckDBPyConnection, report: PublishReport, part_files: dict[str, Path]) -> None:
+    """Replace the pages and sightings of the changed dumps and their share of the distinct
+    tables, and queue the articles and headlines they touch (before and after)."""
+    if report.rebuild:
+        for table in (*CONTRACT_TABLES, *_PER_DUMP_TABLES, "meta.loaded_dumps", "meta.publish_format"):
+            connection.execute(f"DELETE FROM {table}")
+        connection.execute("INSERT INTO meta.publish_format VALUES ($version)", {"version": PUBLISH_FORMAT})
     changed = report.loaded + report.removed
     run_sql_file(connection, "publish/replace_dumps.sql", dump_ids=changed)
     if report.loaded:
@@ -87,16 +136,47 @@ def _replace_dumps(connection, report: PublishReport, part_files: dict[str, Path
     if report.loaded:
         now = datetime.now(timezone.utc).replace(tzinfo=None)
         connection.executemany(
-            "INSERT INTO meta.loaded_dumps VALUES (?, ?, ?)", [(d, signatures[d], now) for d in report.loaded]
+            "INSERT INTO meta.loaded_dumps VALUES (?, ?, ?)", [(d, report.signatures[d], now) for d in report.loaded]
         )
 
 
-def _rebuild_distinct_tables(connection, all_part_files: list[str]) -> None:
-    if not all_part_files:
-        for table in CONTRACT_TABLES:
-            connection.execute(f"DELETE FROM {table}")
-        return
-    run_sql_file(connection, "publish/articles.sql", all_part_files=all_part_files)
-    run_sql_file(connection, "publish/headlines.sql", all_part_files=all_part_files)
-    tag_languages(connection)
-    link_duplicates(connection)
+def refresh_distinct_tables(connection: duckdb.DuckDBPyConnection, part_files: dict[str, Path]) -> None:
+    """Recompute the queued articles and headlines. An article's text is read from the
+    partition files of the dumps that show it, and of no other dump."""
+    holding = connection.execute(
+        "SELECT DISTINCT dump_id FROM meta.dump_articles WHERE article_id IN (SELECT article_id FROM meta.pending_articles)"
+    ).fetchall()
+    winner_files = [str(part_files[dump_id]) for (dump_id,) in holding]
+    if winner_files:
+        run_sql_file(connection, "publish/articles.sql", winner_files=winner_files)
+    else:  # articles of removed dumps only: they go, nothing replaces them
+        connection.execute("DELETE FROM articles WHERE article_id IN (SELECT article_id FROM meta.pending_articles)")
+    run_sql_file(connection, "publish/headlines.sql")
+
+
+def tag_headline_languages(connection: duckdb.DuckDBPyConnection) -> int:
+    """Identify the queued headlines whose text was never identified (meta.text_languages
+    keeps every answer: a text is identified once), then set their language. Returns how many
+    texts were new. Article languages come with the partition files (parsed_dump)."""
+    unknown = connection.sql(read_sql("publish/headline_languages.sql")).pl()
+    if unknown.height:
+        identified = identify_languages(unknown["text"], kind="headline", editions=unknown["edition"])
+        answers = unknown.join(identified, on="text", how="left").select(
+            "text_md5",
+            kind=pl.lit("headline"),
+            language=pl.col("language").fill_null("und"),
+            language_score="language_score",
+        )
+        connection.register("answers", answers.to_arrow())
+        try:
+            connection.execute("INSERT INTO meta.text_languages BY NAME SELECT * FROM answers")
+        finally:
+            connection.unregister("answers")
+    run_sql_file(connection, "publish/set_headline_languages.sql")
+    return unknown.height
+
+
+def finish_publish(connection: duckdb.DuckDBPyConnection) -> None:
+    """Empty the queues: every queued article and headline is up to date."""
+    connection.execute("DELETE FROM meta.pending_articles")
+    connection.execute("DELETE FROM meta.pending_headlines")

@@ -53,6 +53,7 @@ def sync_partitions(instance: dg.DagsterInstance, dump_ids: list[str]) -> tuple[
 def run_pipeline(progress: Callable[[str], None] | None = None, workers: int = 2) -> PipelineOutcome:
     """Parse every dump whose content changed since its last parse (up to `workers` at a
     time, each a partition run), then publish the warehouse."""
+    from assets.parsed_dump import part_file_is_current
     from orchestration.definitions import defs
 
     settings = settings_from_environment()
@@ -68,7 +69,8 @@ def run_pipeline(progress: Callable[[str], None] | None = None, workers: int = 2
     to_parse = [
         dump.dump_id
         for dump in listing.dumps
-        if parsed_signature(instance, dump.dump_id) != dump.signature or not warehouse.part_path(dump.dump_id).exists()
+        if parsed_signature(instance, dump.dump_id) != dump.signature
+        or not part_file_is_current(warehouse.part_path(dump.dump_id))
     ]
     outcome.unchanged = [d for d in outcome.dumps if d not in to_parse]
     sizes = {dump.dump_id: dump.size_bytes for dump in listing.dumps if dump.dump_id in to_parse}

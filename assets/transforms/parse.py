@@ -3,6 +3,9 @@ frame of pages (one line per row after an explode), never a Python loop per page
 
 from __future__ import annotations
 
+import re
+
+import numpy as np
 import polars as pl
 
 from assets.transforms.editions import Edition
@@ -14,6 +17,7 @@ _ARABIC_INDIC_DIGITS = [*"٠١٢٣٤٥٦٧٨٩", *"۰۱۲۳۴۵۶۷۸۹"]
 _ASCII_DIGITS = [*"0123456789", *"0123456789"]
 # Control characters other than tab, newline, form feed and carriage return.
 _CONTROL_CHARS = r"[\x01-\x08\x0b\x0e-\x1f\x7f]"
+_ALLOWED_CONTROL_BYTES = np.array([0x09, 0x0A, 0x0C, 0x0D], dtype=np.uint8)
 
 PARSED_SCHEMA = {
     "page_id": pl.String,
@@ -49,19 +53,20 @@ def parse_pages(pages: pl.DataFrame, editions: tuple[Edition, ...]) -> pl.DataFr
     pages = pages.with_columns(
         status=pl.when(pl.col("status").is_not_null())
         .then(pl.col("status"))
-        .when(pl.col("text").is_null() | (pl.col("text").str.strip_chars() == ""))
+        .when(pl.col("text").is_null() | ~pl.col("text").str.contains(r"\S"))
         .then(pl.lit("empty"))
-        .when(pl.col("text").str.contains(_CONTROL_CHARS + "{4}|\x00"))
+        .when(_has_control_chars(pages["text"]))
         .then(pl.lit("binary")),
     )
-    lines = _lines(pages.filter(pl.col("status").is_null()))
+    lines, ticker_lines = _lines(pages.filter(pl.col("status").is_null()), editions)
     publication = _publication_lines(lines, editions)
-    ticker = _tickers(lines)
+    ticker = _tickers(ticker_lines)
     title = _titles(lines, publication, editions)
     body = _bodies(lines, publication, editions)
 
     parsed = (
-        pages.join(publication, on="row", how="left")
+        pages.drop("text")
+        .join(publication, on="row", how="left")
         .join(title, on="row", how="left")
         .join(body, on="row", how="left")
         .join(ticker, on="row", how="left")
@@ -86,51 +91,94 @@ def parse_pages(pages: pl.DataFrame, editions: tuple[Edition, ...]) -> pl.DataFr
             .when(pl.col("status") == "no_title")
             .then(pl.lit("no title line before the publication line")),
             title_key=identity_key(pl.col("title")),
-            article_key=pl.when(pl.col("status") == "ok").then(
-                pl.concat_str(
-                    [identity_key(pl.col(c)) for c in ("source", "title", "published_raw")],
-                    separator=_KEY_SEPARATOR,
-                )
-            ),
         )
-        .sort("row")
     )
-    parsed = parsed.with_columns(ticker_keys=_ticker_keys(parsed["ticker"]))
+    # Sources and dates repeat from page to page: each distinct one is keyed once.
+    parsed = _with_keys(parsed, {"source": "source_key", "published_raw": "date_key"}).with_columns(
+        article_key=pl.when(pl.col("status") == "ok").then(
+            pl.concat_str(["source_key", "title_key", "date_key"], separator=_KEY_SEPARATOR)
+        ),
+    ).sort("row")
     return parsed.select([pl.col(name).cast(dtype) for name, dtype in PARSED_SCHEMA.items()])
 
 
-def _ticker_keys(tickers: pl.Series) -> pl.Expr:
-    # Every page crawled at the same time shows the same ticker: key each distinct headline
-    # once (Unicode normalization is the costly part), then map the lists through the keys.
-    distinct = tickers.explode().drop_nulls().unique()
-    keys = distinct.to_frame("text").select(identity_key(pl.col("text")))["text"]
-    return pl.col("ticker").list.eval(pl.element().replace_strict(distinct, keys, return_dtype=pl.String))
+def _has_control_chars(text: pl.Series) -> pl.Series:
+    """Whether each text holds a NUL or four control characters in a row.
+
+    A regex scan of every page is the slow part of this test, and control characters are rare:
+    numpy finds the pages holding any byte below 0x20 other than tab, line feed, form feed and
+    carriage return (or DEL), and only those pages meet the regex.
+    """
+    array = text.to_arrow()
+    array = array.combine_chunks() if hasattr(array, "combine_chunks") else array
+    array = array.cast("large_string")
+    validity, offsets, data = array.buffers()
+    offsets = np.frombuffer(offsets, dtype=np.int64)[array.offset : array.offset + len(array) + 1]
+    data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)
+    low = np.flatnonzero(data < 0x20)
+    low = low[~np.isin(data[low], _ALLOWED_CONTROL_BYTES)]
+    suspects = np.unique(np.searchsorted(offsets, np.concatenate([low, np.flatnonzero(data == 0x7F)]), side="right") - 1)
+    found = np.zeros(len(text), dtype=bool)
+    if len(suspects):
+        checked = text.gather(suspects).str.contains(_CONTROL_CHARS + "{4}|\x00").fill_null(False)
+        found[suspects] = checked.to_numpy()
+    return pl.Series(found)
 
 
-def _lines(pages: pl.DataFrame) -> pl.DataFrame:
-    """One row per line of every page: row, line_no (0-based), line (raw), stripped."""
-    return (
+def _with_keys(frame: pl.DataFrame, columns: dict[str, str]) -> pl.DataFrame:
+    """frame with the identity key of each column (column -> key column), computed once per
+    distinct value: Unicode normalization is the costly part."""
+    for column, key in columns.items():
+        distinct = frame.select(pl.col(column).unique().drop_nulls())
+        frame = frame.join(
+            distinct.with_columns(identity_key(pl.col(column)).alias(key)), on=column, how="left", nulls_equal=False
+        )
+    return frame
+
+
+def _lines(pages: pl.DataFrame, editions: tuple[Edition, ...]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(lines, ticker lines). Lines: one row per line of every page: row, line_no (0-based),
+    line (raw), stripped. Ticker lines: row and line of the pages whose first line is a ticker.
+
+    A ticker line is left out of the lines unless it starts like a publication line, the only
+    part a ticker line could play: most of a page's bytes are its ticker, and stripping it costs.
+    """
+    markers = "|".join(re.escape(edition.marker) for edition in editions)
+    lines = (
         pages.select("row", line=pl.col("text").str.split("\n"))
         .explode("line")
-        .with_columns(
-            line_no=pl.int_range(pl.len(), dtype=pl.UInt32).over("row"),
-            stripped=pl.col("line").str.strip_chars(),
-        )
+        .with_columns(line_no=pl.col("row").cum_count().over("row").cast(pl.UInt32) - 1)
+        .with_columns(is_ticker=_is_ticker())
     )
+    tickers = lines.filter("is_ticker")
+    lines = pl.concat(
+        [lines.filter(~pl.col("is_ticker")), tickers.filter(pl.col("line").str.contains(rf"^\s*(?:{markers})"))]
+    )
+    return lines.drop("is_ticker").with_columns(stripped=pl.col("line").str.strip_chars()), tickers.select("row", "line")
 
 
 def _is_ticker() -> pl.Expr:
     return (pl.col("line_no") == 0) & pl.col("line").str.contains(TICKER_SEPARATOR, literal=True)
 
 
-def _tickers(lines: pl.DataFrame) -> pl.DataFrame:
-    """The ticker of each page that has one: its headlines in order, stripped, non-empty."""
-    return lines.filter(_is_ticker()).select(
-        "row",
+def _tickers(ticker_lines: pl.DataFrame) -> pl.DataFrame:
+    """The ticker of each page that has one: its headlines in order, stripped, non-empty, and
+    their identity keys.
+
+    Every page crawled at the same time shows the same ticker, so each distinct ticker line is
+    split and keyed once, and each distinct headline is keyed once.
+    """
+    distinct = ticker_lines.select(pl.col("line").unique()).with_columns(
         ticker=pl.col("line")
         .str.split(TICKER_SEPARATOR)
         .list.eval(pl.element().str.strip_chars().filter(pl.element().str.strip_chars() != "")),
     )
+    headlines = distinct["ticker"].explode().drop_nulls().unique()
+    keys = headlines.to_frame("text").select(identity_key(pl.col("text")))["text"]
+    distinct = distinct.with_columns(
+        ticker_keys=pl.col("ticker").list.eval(pl.element().replace_strict(headlines, keys, return_dtype=pl.String))
+    )
+    return ticker_lines.join(distinct, on="line").select("row", "ticker", "ticker_keys")
 
 
 def _publication_lines(lines: pl.DataFrame, editions: tuple[Edition, ...]) -> pl.DataFrame:

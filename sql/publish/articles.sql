@@ -1,32 +1,32 @@
--- articles: one row per distinct article (same source, title and publication date after
--- NFKC, whitespace and case folding), over every published partition file $all_part_files.
+-- articles: one row per distinct article (same source, title and publication date after NFKC,
+-- whitespace and case folding). Recomputes the queued articles (meta.pending_articles) from
+-- every dump's share (meta.dump_articles); the text comes from the winning page, read from the
+-- partition files $winner_files of the dumps that hold the queued articles.
 -- The longest body seen wins, so a truncated copy never hides a complete one.
-DELETE FROM articles;
+DELETE FROM articles WHERE article_id IN (SELECT article_id FROM meta.pending_articles);
 
 INSERT INTO articles BY NAME
-WITH sighting AS (
-    SELECT
-        substr(md5(article_key), 1, 16) AS article_id,
-        edition, source, title, substr(md5(title_key), 1, 16) AS headline_id,
-        published_raw, published_date, body, crawl_date, dump_id, page_id
-    FROM read_parquet($all_part_files::VARCHAR[])
-    WHERE status = 'ok'
+WITH candidate AS (
+    SELECT * FROM meta.dump_articles
+    WHERE article_id IN (SELECT article_id FROM meta.pending_articles)
 ),
-best AS (
-    SELECT * FROM sighting
+winner AS (
+    SELECT article_id, dump_id, page_id FROM candidate
     QUALIFY row_number() OVER (
-        PARTITION BY article_id ORDER BY length(body) DESC, crawl_date, dump_id, page_id
+        PARTITION BY article_id ORDER BY body_length DESC, best_crawl_date, dump_id, page_id
     ) = 1
 ),
 seen AS (
-    SELECT article_id, min(crawl_date) AS first_seen, max(crawl_date) AS last_seen, count(*) AS sightings
-    FROM sighting
+    SELECT article_id, min(first_seen) AS first_seen, max(last_seen) AS last_seen, sum(sightings) AS sightings
+    FROM candidate
     GROUP BY article_id
 )
 SELECT
-    best.article_id, edition, source, title, headline_id, published_raw, published_date, body,
-    coalesce(known.language, 'und') AS language, known.language_score,
-    first_seen, last_seen, sightings
-FROM best
-JOIN seen USING (article_id)
-LEFT JOIN meta.text_languages AS known ON known.text_md5 = md5(best.body) AND known.kind = 'article';
+    winner.article_id, page.edition, page.source, page.title,
+    substr(md5(page.title_key), 1, 16) AS headline_id,
+    page.published_raw, page.published_date, page.body,
+    coalesce(page.body_language, 'und') AS language, page.body_language_score AS language_score,
+    seen.first_seen, seen.last_seen, seen.sightings
+FROM read_parquet($winner_files::VARCHAR[]) AS page
+JOIN winner ON winner.dump_id = page.dump_id AND winner.page_id = page.page_id
+JOIN seen ON seen.article_id = winner.article_id;

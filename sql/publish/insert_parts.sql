@@ -1,4 +1,5 @@
--- Load the page and sighting rows of the partition files $part_files.
+-- Load the partition files $part_files: their pages and ticker sightings, and each dump's
+-- share of the distinct articles and headlines, which are queued for recomputing.
 INSERT INTO pages BY NAME
 SELECT
     dump_id, page_id, crawl_date, status, edition, source, title, published_raw, published_date,
@@ -6,12 +7,54 @@ SELECT
     url, encoding, size_bytes, detail
 FROM read_parquet($part_files::VARCHAR[]);
 
+-- ticker_ids holds substr(md5(headline_key), 1, 16) of each ticker item, hashed at parse time.
 INSERT INTO headline_sightings BY NAME
-SELECT dump_id, page_id, position, substr(md5(headline_key), 1, 16) AS headline_id
+SELECT dump_id, page_id, unnest(range(1, len(ticker_ids) + 1)) AS position, unnest(ticker_ids) AS headline_id
+FROM read_parquet($part_files::VARCHAR[])
+WHERE ticker_ids IS NOT NULL;
+
+-- The best page of an article is the one with the longest body, then the earliest crawl:
+-- a truncated copy never hides a complete one.
+INSERT INTO meta.dump_articles BY NAME
+SELECT
+    dump_id, article_id, page_id, body_length, crawl_date AS best_crawl_date,
+    min(crawl_date) OVER dump_article AS first_seen,
+    max(crawl_date) OVER dump_article AS last_seen,
+    count(*) OVER dump_article AS sightings
 FROM (
-    SELECT
-        dump_id, page_id,
-        unnest(ticker_keys) AS headline_key,
-        unnest(range(1, len(ticker_keys) + 1)) AS position
+    SELECT dump_id, substr(md5(article_key), 1, 16) AS article_id, page_id, body_length, crawl_date
     FROM read_parquet($part_files::VARCHAR[])
-);
+    WHERE status = 'ok'
+)
+WINDOW dump_article AS (PARTITION BY dump_id, article_id)
+QUALIFY row_number() OVER (PARTITION BY dump_id, article_id ORDER BY body_length DESC, crawl_date, page_id) = 1;
+
+-- The first spelling of a headline is the one crawled first, then the smallest text. Pages of
+-- a dump share a few tickers and crawl dates: group them before unnesting.
+INSERT INTO meta.dump_headlines BY NAME
+SELECT
+    dump_id, headline_id, edition,
+    first(spelling ORDER BY crawl_date NULLS LAST, spelling) AS spelling,
+    min(crawl_date) AS first_seen,
+    max(crawl_date) AS last_seen,
+    sum(sightings) AS sightings
+FROM (
+    SELECT dump_id, edition, crawl_date, headline_id, min(text) AS spelling, sum(pages) AS sightings
+    FROM (
+        SELECT dump_id, edition, crawl_date, pages, unnest(ticker_ids) AS headline_id, unnest(ticker) AS text
+        FROM (
+            SELECT dump_id, edition, crawl_date, ticker, ticker_ids, count(*) AS pages
+            FROM read_parquet($part_files::VARCHAR[])
+            WHERE ticker_ids IS NOT NULL
+            GROUP BY ALL
+        )
+    )
+    GROUP BY ALL
+)
+GROUP BY dump_id, headline_id, edition;
+
+INSERT INTO meta.pending_articles
+SELECT DISTINCT article_id FROM meta.dump_articles WHERE dump_id IN (SELECT DISTINCT dump_id FROM read_parquet($part_files::VARCHAR[]));
+
+INSERT INTO meta.pending_headlines
+SELECT DISTINCT headline_id FROM meta.dump_headlines WHERE dump_id IN (SELECT DISTINCT dump_id FROM read_parquet($part_files::VARCHAR[]));

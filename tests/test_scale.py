@@ -1,0 +1,187 @@
+"""The pieces that make large corpora fast keep the results exact: the incremental publish gives
+the warehouse a rebuild would, the batch decoder decodes as the page decoder does, and the
+publish stays within its DuckDB memory limit. (Speed itself is measured by
+benchmarks/bench_pipeline.py, not asserted here.)"""
+
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from assets.dump_readers import discover_dumps
+from assets.parsed_dump import PART_SCHEMA, part_file_is_current, write_parsed_dump
+from assets.project import read_sql
+from assets.publish import publish
+from assets.transforms.decode import decode_page, decode_pages
+from assets.transforms.editions import load_editions
+from orchestration.resources import configure_connection
+from tests.builders import make_page
+
+EDITIONS = load_editions()
+TABLES = ("pages", "articles", "headline_sightings", "headlines", "headline_clusters")
+BODY = ("Premier paragraphe de l'article.", "Second paragraphe, plus long que le premier.")
+
+
+def jsonl_dump(path: Path, pages: list[dict]) -> None:
+    path.write_text("".join(json.dumps(page, ensure_ascii=False) + "\n" for page in pages), encoding="utf-8")
+
+
+def page(title: str, body=BODY, ticker=("Titre du fil un", "Titre du fil deux"), **fields) -> dict:
+    return {"text": make_page(title=title, body=body, ticker=ticker), **fields}
+
+
+def build(dumps: Path, warehouse: Path) -> None:
+    """Parse every dump whose partition file is missing or older than the dump, then publish."""
+    parts = warehouse.with_name(warehouse.stem + ".parts")
+    parts.mkdir(exist_ok=True)
+    listing = discover_dumps(dumps).dumps
+    files = {}
+    for dump in listing:
+        target = parts / f"{dump.dump_id}.parquet"
+        if not target.exists() or target.stat().st_mtime_ns < dump.path.stat().st_mtime_ns:
+            write_parsed_dump(dump, target)
+        files[dump.dump_id] = target
+    for stale in set(parts.glob("*.parquet")) - set(files.values()):
+        stale.unlink()
+    with duckdb.connect(str(warehouse)) as connection:
+        configure_connection(connection, "256MB")
+        connection.execute(read_sql("schema.sql"))
+        publish(connection, files)
+
+
+def snapshot(warehouse: Path) -> dict:
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        return {table: connection.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall() for table in TABLES}
+
+
+@pytest.fixture
+def states(tmp_path):
+    """Dumps that share articles (a truncated copy, a longer one) and headlines (spelled two
+    ways, seen on several crawl dates)."""
+    truncated = BODY[:1]
+    longer = (*BODY, "Un troisième paragraphe ajouté plus tard.")
+    ticker_a = ("Le Maroc gagne", "Hausse du prix du pain", "Titre du fil un")
+    ticker_b = ("LE MAROC  GAGNE", "Titre du fil un", "Un autre titre du fil")
+    return {
+        "a-2026-01-01": [page("Article partagé", body=truncated, ticker=ticker_a), page("Seulement dans A", ticker=ticker_a)],
+        "b-2026-01-02": [page("Article partagé", ticker=ticker_b), page("Seulement dans B", ticker=ticker_b),
+                         page("Article partagé", body=longer, ticker=ticker_b, crawl_date="2026-01-05")],
+        "c-2026-01-03": [page("Seulement dans C", ticker=ticker_a), page("Article partagé", ticker=ticker_a)],
+        "b-changed": [page("Seulement dans B, corrigé", ticker=ticker_a), page("Article partagé", body=truncated, ticker=ticker_b)],
+    }
+
+
+def test_every_incremental_publish_equals_a_rebuild(tmp_path, states):
+    dumps, fresh = tmp_path / "dumps", tmp_path / "fresh"
+    dumps.mkdir()
+    warehouse = tmp_path / "w.duckdb"
+
+    def check(step: str) -> None:
+        shutil.rmtree(fresh, ignore_errors=True)
+        fresh.mkdir()
+        build(dumps, fresh / "w.duckdb")
+        assert snapshot(warehouse) == snapshot(fresh / "w.duckdb"), step
+
+    for name in ("a-2026-01-01", "b-2026-01-02", "c-2026-01-03"):
+        jsonl_dump(dumps / f"{name}.jsonl", states[name])
+        build(dumps, warehouse)
+        check(f"after adding {name}")
+    jsonl_dump(dumps / "b-2026-01-02.jsonl", states["b-changed"])
+    build(dumps, warehouse)
+    check("after changing b")
+    (dumps / "c-2026-01-03.jsonl").unlink()
+    build(dumps, warehouse)
+    check("after removing c")
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        assert connection.execute("SELECT count(*) FROM meta.pending_articles").fetchone() == (0,)
+        assert connection.execute("SELECT count(*) FROM meta.pending_headlines").fetchone() == (0,)
+
+
+def test_the_longest_body_and_the_first_spelling_win_across_dumps(tmp_path, states):
+    dumps = tmp_path / "dumps"
+    dumps.mkdir()
+    for name in ("a-2026-01-01", "b-2026-01-02"):
+        jsonl_dump(dumps / f"{name}.jsonl", states[name])
+    build(dumps, tmp_path / "w.duckdb")
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as connection:
+        body, first, last, sightings = connection.execute(
+            "SELECT body, first_seen, last_seen, sightings FROM articles WHERE title = 'Article partagé'"
+        ).fetchone()
+        spelling = connection.execute("SELECT text FROM headlines WHERE text ILIKE 'le maroc%'").fetchall()
+    assert body.endswith("Un troisième paragraphe ajouté plus tard.")
+    assert (str(first), str(last), sightings) == ("2026-01-01", "2026-01-05", 3)
+    assert spelling == [("Le Maroc gagne",)]  # crawled first (a, 2026-01-01), not "LE MAROC  GAGNE"
+
+
+def test_a_warehouse_of_another_layout_is_rebuilt(tmp_path, states):
+    dumps = tmp_path / "dumps"
+    dumps.mkdir()
+    jsonl_dump(dumps / "a-2026-01-01.jsonl", states["a-2026-01-01"])
+    warehouse = tmp_path / "w.duckdb"
+    build(dumps, warehouse)
+    expected = snapshot(warehouse)
+    with duckdb.connect(str(warehouse)) as connection:  # as an older version left it
+        connection.execute("DELETE FROM meta.publish_format")
+        connection.execute("DELETE FROM meta.dump_articles")
+    build(dumps, warehouse)
+    assert snapshot(warehouse) == expected
+
+
+def test_partition_files_of_an_older_layout_are_not_current(tmp_path):
+    import polars as pl
+
+    old = tmp_path / "old.parquet"
+    pl.DataFrame({"dump_id": ["d"], "page_id": ["1"]}).write_parquet(old)
+    assert not part_file_is_current(old)
+    assert not part_file_is_current(tmp_path / "missing.parquet")
+    new = tmp_path / "new.parquet"
+    pl.DataFrame(schema=PART_SCHEMA).write_parquet(new)
+    assert part_file_is_current(new)
+
+
+def test_the_publish_refuses_partition_files_of_an_older_layout(tmp_path):
+    import polars as pl
+
+    old = tmp_path / "old-2026-01-01.parquet"
+    pl.DataFrame({"dump_id": ["old-2026-01-01"], "page_id": ["1"]}).write_parquet(old)
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as connection:
+        connection.execute(read_sql("schema.sql"))
+        with pytest.raises(ValueError, match="older newsdesk.*old-2026-01-01.parquet"):
+            publish(connection, {"old-2026-01-01": old})
+
+
+def test_the_publish_spills_instead_of_exceeding_its_memory_limit(tmp_path):
+    dumps = tmp_path / "dumps"
+    dumps.mkdir()
+    ticker = tuple(f"Titre du fil numéro {i}" for i in range(48))
+    pages = [page(f"Article {i}", body=(f"Paragraphe {i} " * 40,), ticker=ticker) for i in range(4000)]
+    jsonl_dump(dumps / "big-2026-01-01.jsonl", pages)
+    build(dumps, tmp_path / "w.duckdb")  # 256 MB for DuckDB; the load holds ~190,000 sightings
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as connection:
+        assert connection.execute("SELECT count(*) FROM headline_sightings").fetchone() == (4000 * 48,)
+        assert connection.execute("SELECT count(*) FROM articles").fetchone() == (4000,)
+
+
+_page_bytes = st.one_of(
+    st.binary(max_size=300),
+    st.text(max_size=200).map(lambda text: text.encode("utf-8")),
+    st.text(max_size=200).map(lambda text: text.encode("utf-8-sig")),
+    st.text(max_size=200).map(lambda text: text.encode("utf-16")),
+    st.sampled_from([make_page("fr", title="Élections à Fès"), make_page("ar", source="هسبريس")]).flatmap(
+        lambda text: st.sampled_from(["utf-8", "cp1252", "cp1256", "utf-16"]).map(
+            lambda encoding: text.encode(encoding, errors="replace")
+        )
+    ),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_page_bytes, min_size=1, max_size=140))
+def test_batch_decoding_equals_page_decoding(pages):
+    decoded = decode_pages(pages, EDITIONS)
+    expected = [decode_page(raw, EDITIONS) for raw in pages]
+    assert decoded.rows() == [(d.text, d.encoding, d.status, d.detail) for d in expected]
