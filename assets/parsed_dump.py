@@ -36,9 +36,12 @@ PART_SCHEMA = {
     "body_language": pl.String,
     "body_language_score": pl.Float64,
 }
-# Batches read ahead of the parsers, and parsed at once: reading (I/O and Python) and parsing
-# (polars, outside the GIL) overlap on two cores.
+# Batches read ahead of the parsers: reading (I/O and Python) and parsing (polars, outside the
+# GIL) overlap on two cores.
 _READ_AHEAD = 2
+# Batches of one dump parsed at once, unless NEWSDESK_PARSE_THREADS says otherwise (`newsdesk
+# run` says 1 when it parses as many dumps at once as there are cores).
+PARSE_THREADS_VARIABLE = "NEWSDESK_PARSE_THREADS"
 _PARSE_THREADS = 2
 
 
@@ -113,7 +116,9 @@ def headline_ids(ticker_keys: pl.Series) -> pl.Series:
     no_ticker = pl.lit([], dtype=pl.List(pl.String))
     return ticker_keys.to_frame("keys").select(
         pl.when(pl.col("keys").is_not_null()).then(
-            pl.col("keys").fill_null(no_ticker).list.eval(pl.element().replace_strict(keys, ids, return_dtype=pl.String))
+            pl.col("keys")
+            .fill_null(no_ticker)
+            .list.eval(pl.element().replace_strict(keys, ids, return_dtype=pl.String))
         )
     )["keys"]
 
@@ -142,18 +147,19 @@ def with_body_languages(parsed: pl.DataFrame) -> pl.DataFrame:
 
 def _parsed_batches(dump: Dump, editions, batch_size: int, max_page_bytes: int) -> Iterator[pl.DataFrame]:
     """The dump's pages as partition-file rows, batch by batch, in order. A thread reads ahead
-    and _PARSE_THREADS batches are parsed at once (polars works outside the GIL), so that one
-    dump keeps the cores busy."""
+    and several batches are parsed at once (polars works outside the GIL), so that one dump
+    keeps the cores busy."""
 
     def parse(records: pl.DataFrame) -> pl.DataFrame:
         parsed = with_publish_columns(parse_pages(records, editions))
         return parsed.with_columns(dump_id=pl.lit(dump.dump_id)).select(list(PART_SCHEMA))
 
-    with ThreadPoolExecutor(max_workers=_PARSE_THREADS, thread_name_prefix="parse") as pool:
+    threads = max(1, int(os.environ.get(PARSE_THREADS_VARIABLE) or _PARSE_THREADS))
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="parse") as pool:
         in_flight: deque[Future] = deque()
         for records in _read_ahead(read_dump(dump, editions, batch_size=batch_size, max_page_bytes=max_page_bytes)):
             in_flight.append(pool.submit(parse, records))
-            if len(in_flight) == _PARSE_THREADS:
+            if len(in_flight) == threads:
                 yield in_flight.popleft().result()
         while in_flight:
             yield in_flight.popleft().result()

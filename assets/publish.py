@@ -132,7 +132,9 @@ def load_dumps(connection: duckdb.DuckDBPyConnection, report: PublishReport, par
     run_sql_file(connection, "publish/replace_dumps.sql", dump_ids=changed)
     if report.loaded:
         run_sql_file(connection, "publish/insert_parts.sql", part_files=[str(part_files[d]) for d in report.loaded])
-    connection.execute("DELETE FROM meta.loaded_dumps WHERE dump_id IN (SELECT unnest($ids::VARCHAR[]))", {"ids": changed})
+    connection.execute(
+        "DELETE FROM meta.loaded_dumps WHERE dump_id IN (SELECT unnest($ids::VARCHAR[]))", {"ids": changed}
+    )
     if report.loaded:
         now = datetime.now(timezone.utc).replace(tzinfo=None)
         connection.executemany(
@@ -144,7 +146,8 @@ def refresh_distinct_tables(connection: duckdb.DuckDBPyConnection, part_files: d
     """Recompute the queued articles and headlines. An article's text is read from the
     partition files of the dumps that show it, and of no other dump."""
     holding = connection.execute(
-        "SELECT DISTINCT dump_id FROM meta.dump_articles WHERE article_id IN (SELECT article_id FROM meta.pending_articles)"
+        "SELECT DISTINCT dump_id FROM meta.dump_articles"
+        " WHERE article_id IN (SELECT article_id FROM meta.pending_articles)"
     ).fetchall()
     winner_files = [str(part_files[dump_id]) for (dump_id,) in holding]
     if winner_files:

@@ -57,6 +57,8 @@ from urllib.parse import quote
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from assets.transforms.editions import load_editions  # noqa: E402
+
 PYTHON = sys.executable
 NEWSDESK = Path(PYTHON).with_name("newsdesk")
 EVAL = ROOT / "benchmarks" / "eval"
@@ -78,25 +80,8 @@ SOURCES = {
     "ar": ["هسبريس", "اليوم 24", "الصباح", "المساء", "الأحداث المغربية", "العلم", "الشروق", "الخبر", "الأهرام", "المصري اليوم"],
     "en": ["Morocco World News", "Hespress English", "North Africa Post", "The Arab Weekly", "Al Arabiya English"],
 }
-PUBLICATION = {
-    "fr": "Publié dans {source} le {date}",
-    "es": "Publicado en {source} el {date}",
-    "ar": "نشر في {source} يوم {date}",
-    "en": "Published in {source} on {date}",
-}
-BOILERPLATE = {
-    "fr": ["Merci d'avoir signalé!", "Cette image sera automatiquement bloquée après qu'elle soit signalée par plusieurs personnes."],
-    "es": ["¡Gracias por avisar!", "Esta imagen será bloqueada automáticamente después de ser reportada por varias personas."],
-    "ar": ["شكرا على الإبلاغ!", "سيتم حجب هذه الصورة تلقائيا بعد أن يتم الإبلاغ عنها من طرف عدة أشخاص."],
-    "en": ["Thanks for reporting!", "This image will be automatically blocked after it is reported by several people."],
-}
-FOOTER = {
-    "fr": "Cliquez ici pour lire l'article depuis sa source.",
-    "es": "Pulse aquí para leer el artículo desde su fuente.",
-    "ar": "اضغط هنا لقراءة تفاصيل الخبر من مصدره",
-    "en": "Click here to read the article from its source.",
-}
-LEGACY = {"fr": "cp1252", "es": "cp1252", "en": "cp1252", "ar": "cp1256"}
+# Publication line, boilerplate, footer and legacy code page of each edition: assets/editions.toml.
+EDITIONS = {edition.code: edition for edition in load_editions()}
 RUBRICS = ["politique", "economie", "societe", "sport", "culture", "regions/oriental"]
 PREFIXES = {"fr": ["Maroc : ", "Vidéo. ", "Espagne : "], "es": ["Marruecos: ", "Vídeo. "], "en": ["Morocco: ", "Video: "],
             "ar": ["عاجل: ", "فيديو.. "]}
@@ -211,23 +196,25 @@ def _page_text(texts: Texts, seed: int, spec: DumpSpec, number: int, ticker: str
         source, title, published, paragraphs = _article(texts, seed, spec.edition, spec.index, rng.randrange(number))
     else:
         source, title, published, paragraphs = _article(texts, seed, spec.edition, spec.index, number)
-    edition = spec.edition
+    edition = EDITIONS[spec.edition]
     odd = rng.random()
     if odd < 0.002:
         return rng.choice(["", "   \n", "\n\n"]), None
-    publication = PUBLICATION[edition].format(source=source, date=published)
-    lines = [ticker, *[""] * 7, *BOILERPLATE[edition], "", "", "", title]
+    day, month, year = published.split(" - ")
+    publication = edition.publication.format(source=source, DD=day, MM=month, YYYY=year)
+    boilerplate = [edition.boilerplate[0], edition.boilerplate[-1]]  # the image-report block
+    lines = [ticker, *[""] * 7, *boilerplate, "", "", "", title]
     if not 0.002 <= odd < 0.005:  # else: no publication line
         lines.append(publication)
     lines += ["", *paragraphs, "", ""]
     if not 0.030 <= odd < 0.040:  # else: a missing footer
-        lines.append(FOOTER[edition])
+        lines.append(edition.footer)
     text = "\n".join(lines)
     if 0.010 <= odd < 0.020:
         text = text.replace("\n", "\r\n")
     elif 0.020 <= odd < 0.025:
         text = "\ufeff" + text
-    legacy = LEGACY[edition] if 0.005 <= odd < 0.008 else None
+    legacy = edition.legacy_encoding if 0.005 <= odd < 0.008 else None
     return text, legacy
 
 
@@ -856,7 +843,7 @@ def _end_to_end(corpus: Corpus, args) -> dict:
     print(f"{'end to end: newsdesk run --workers ' + str(args.workers):<34}{full['seconds']:>8.1f}"
           f"{_rate(pages, size, full['seconds'])}{full['peak_rss_mb']:>9,.0f} MB  (whole process tree: "
           f"{full['tree_peak_rss_mb']:,.0f} MB)")
-    print("\n".join("  " + line for line in full["stdout"].strip().splitlines()[-5:]))
+    print("\n".join("  " + line for line in full["stdout"].strip().splitlines()[-5:] if line.strip()))
     overlap = partition_runs(e2e / "dagster_home")
     print(f"  partition runs: {overlap['runs']}, at most {overlap['at_once']} at once, {overlap['failed']} failed; "
           f"publish run {overlap['publish_seconds']:.1f} s ({overlap['publish_steps']})")

@@ -4,6 +4,7 @@ Dagster definitions and instance that the UI uses."""
 from __future__ import annotations
 
 import multiprocessing
+import os
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -122,10 +123,20 @@ def _parse_dumps(
     # Separate processes, not threads: parsing holds the GIL between polars calls. Spawned,
     # not forked, since polars' thread pool does not survive a fork.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    # The workers share the cores: within a dump, parse one batch at a time once they are all busy.
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_set_parse_threads, initargs=(threads,)
+    ) as pool:
         futures = {pool.submit(_parse_dump, dump_id): dump_id for dump_id in dump_ids}
         for future in as_completed(futures):
             yield futures[future], *future.result()
+
+
+def _set_parse_threads(threads: int) -> None:
+    from assets.parsed_dump import PARSE_THREADS_VARIABLE
+
+    os.environ[PARSE_THREADS_VARIABLE] = str(threads)
 
 
 def _parse_dump(dump_id: str, instance: dg.DagsterInstance | None = None) -> tuple[str | None, int]:

@@ -67,11 +67,20 @@ def states(tmp_path):
     ticker_a = ("Le Maroc gagne", "Hausse du prix du pain", "Titre du fil un")
     ticker_b = ("LE MAROC  GAGNE", "Titre du fil un", "Un autre titre du fil")
     return {
-        "a-2026-01-01": [page("Article partagé", body=truncated, ticker=ticker_a), page("Seulement dans A", ticker=ticker_a)],
-        "b-2026-01-02": [page("Article partagé", ticker=ticker_b), page("Seulement dans B", ticker=ticker_b),
-                         page("Article partagé", body=longer, ticker=ticker_b, crawl_date="2026-01-05")],
+        "a-2026-01-01": [
+            page("Article partagé", body=truncated, ticker=ticker_a),
+            page("Seulement dans A", ticker=ticker_a),
+        ],
+        "b-2026-01-02": [
+            page("Article partagé", ticker=ticker_b),
+            page("Seulement dans B", ticker=ticker_b),
+            page("Article partagé", body=longer, ticker=ticker_b, crawl_date="2026-01-05"),
+        ],
         "c-2026-01-03": [page("Seulement dans C", ticker=ticker_a), page("Article partagé", ticker=ticker_a)],
-        "b-changed": [page("Seulement dans B, corrigé", ticker=ticker_a), page("Article partagé", body=truncated, ticker=ticker_b)],
+        "b-changed": [
+            page("Seulement dans B, corrigé", ticker=ticker_a),
+            page("Article partagé", body=truncated, ticker=ticker_b),
+        ],
     }
 
 

@@ -112,12 +112,12 @@ def _has_control_chars(text: pl.Series) -> pl.Series:
     array = text.to_arrow()
     array = array.combine_chunks() if hasattr(array, "combine_chunks") else array
     array = array.cast("large_string")
-    validity, offsets, data = array.buffers()
+    _, offsets, data = array.buffers()
     offsets = np.frombuffer(offsets, dtype=np.int64)[array.offset : array.offset + len(array) + 1]
     data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)
     low = np.flatnonzero(data < 0x20)
-    low = low[~np.isin(data[low], _ALLOWED_CONTROL_BYTES)]
-    suspects = np.unique(np.searchsorted(offsets, np.concatenate([low, np.flatnonzero(data == 0x7F)]), side="right") - 1)
+    positions = np.concatenate([low[~np.isin(data[low], _ALLOWED_CONTROL_BYTES)], np.flatnonzero(data == 0x7F)])
+    suspects = np.unique(np.searchsorted(offsets, positions, side="right") - 1)
     found = np.zeros(len(text), dtype=bool)
     if len(suspects):
         checked = text.gather(suspects).str.contains(_CONTROL_CHARS + "{4}|\x00").fill_null(False)
@@ -154,7 +154,8 @@ def _lines(pages: pl.DataFrame, editions: tuple[Edition, ...]) -> tuple[pl.DataF
     lines = pl.concat(
         [lines.filter(~pl.col("is_ticker")), tickers.filter(pl.col("line").str.contains(rf"^\s*(?:{markers})"))]
     )
-    return lines.drop("is_ticker").with_columns(stripped=pl.col("line").str.strip_chars()), tickers.select("row", "line")
+    lines = lines.drop("is_ticker").with_columns(stripped=pl.col("line").str.strip_chars())
+    return lines, tickers.select("row", "line")
 
 
 def _is_ticker() -> pl.Expr:
