@@ -89,6 +89,23 @@ def test_rejections(editions, text, status):
     assert parse_one(text, editions)["status"] == status
 
 
+def test_control_characters_are_found_wherever_the_page_text_lies_in_memory(editions):
+    """Binary pages among good ones, long and short (polars keeps strings of up to 12 bytes apart
+    from the others), in a frame of several chunks: only the pages with a NUL or a run of four
+    control characters are 'binary'."""
+    good = make_page(title="Une page propre")
+    deep_run = make_page(body=("Un paragraphe " * 200 + "\x02\x03\x04\x05 fin",))
+    lone_control = make_page(body=("Une seule \x07 commande dans un paragraphe.",))
+    chunks = [
+        records(good, "\x00", deep_run),
+        records("\x01\x02\x03\x04", lone_control, good + "\x00"),
+    ]
+    frame = pl.concat(chunks, rechunk=False)
+    assert frame.n_chunks() == 2
+    statuses = parse_pages(frame, editions)["status"].to_list()
+    assert statuses == ["ok", "binary", "binary", "binary", "ok", "binary"]
+
+
 def test_reader_rejections_are_kept(editions):
     frame = records(None, status=["bad_record"], detail=["invalid JSON"])
     page = parse_pages(frame, editions).row(0, named=True)

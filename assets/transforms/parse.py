@@ -18,6 +18,8 @@ _ASCII_DIGITS = [*"0123456789", *"0123456789"]
 # Control characters other than tab, newline, form feed and carriage return.
 _CONTROL_CHARS = r"[\x01-\x08\x0b\x0e-\x1f\x7f]"
 _ALLOWED_CONTROL_BYTES = np.array([0x09, 0x0A, 0x0C, 0x0D], dtype=np.uint8)
+# Arrow string views hold strings of up to 12 bytes themselves, longer ones point into a buffer.
+_INLINE_VIEW_BYTES = 12
 
 PARSED_SCHEMA = {
     "page_id": pl.String,
@@ -107,18 +109,25 @@ def _has_control_chars(text: pl.Series) -> pl.Series:
 
     A regex scan of every page is the slow part of this test, and control characters are rare:
     numpy finds the pages holding any byte below 0x20 other than tab, line feed, form feed and
-    carriage return (or DEL), and only those pages meet the regex.
+    carriage return (or DEL), and only those pages meet the regex. It reads polars' own string
+    buffers (Arrow string views, no copy): a long string is a (buffer, offset, length) view into
+    them, a string of at most 12 bytes is held in its view and goes to the regex directly.
     """
-    array = text.to_arrow()
-    array = array.combine_chunks() if hasattr(array, "combine_chunks") else array
-    array = array.cast("large_string")
-    _, offsets, data = array.buffers()
-    offsets = np.frombuffer(offsets, dtype=np.int64)[array.offset : array.offset + len(array) + 1]
-    data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)
-    low = np.flatnonzero(data < 0x20)
-    positions = np.concatenate([low[~np.isin(data[low], _ALLOWED_CONTROL_BYTES)], np.flatnonzero(data == 0x7F)])
-    suspects = np.unique(np.searchsorted(offsets, positions, side="right") - 1)
+    array = text.to_arrow(compat_level=pl.CompatLevel.newest())
+    views = np.frombuffer(array.buffers()[1], dtype=np.int32).reshape(-1, 4)[array.offset : array.offset + len(array)]
+    lengths, buffer_index, offsets = views[:, 0], views[:, 2], views[:, 3]
+    inline = lengths <= _INLINE_VIEW_BYTES
+    suspect = inline & (lengths > 0)
+    for number, buffer in enumerate(array.buffers()[2:]):
+        data = np.frombuffer(buffer, dtype=np.uint8)
+        low = np.flatnonzero(data < 0x20)
+        control = low[~np.isin(data[low], _ALLOWED_CONTROL_BYTES)]
+        positions = np.sort(np.concatenate([control, np.flatnonzero(data == 0x7F)]))
+        # Views may overlap: a string holds a position when one lies in [offset, offset + length).
+        holds = np.searchsorted(positions, offsets + lengths.astype(np.int64)) > np.searchsorted(positions, offsets)
+        suspect |= ~inline & (buffer_index == number) & holds
     found = np.zeros(len(text), dtype=bool)
+    suspects = np.flatnonzero(suspect)
     if len(suspects):
         checked = text.gather(suspects).str.contains(_CONTROL_CHARS + "{4}|\x00").fill_null(False)
         found[suspects] = checked.to_numpy()
