@@ -7,6 +7,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
+from assets.project import read_sql
 from assets.transforms.language import identify_languages
 from assets.transforms.near_duplicates import cluster_headlines
 from assets.transforms.stories import story_groups
@@ -17,62 +18,22 @@ from assets.transforms.translations import translation_candidates
 TRANSLATION_WINDOW = "1w"
 
 
-# Texts not identified yet, with the edition they were seen on as the prior.
-_UNKNOWN_TEXTS = {
-    "article": """
-        SELECT md5(body) AS text_md5, body AS text, edition
-        FROM articles
-        ANTI JOIN meta.text_languages AS known ON known.kind = 'article' AND known.text_md5 = md5(body)
-        WHERE body IS NOT NULL
-    """,
-    # A headline's prior is the edition of the pages that show it most often.
-    "headline": """
-        WITH unknown AS (
-            SELECT headline_id, text FROM headlines
-            ANTI JOIN meta.text_languages AS known ON known.kind = 'headline' AND known.text_md5 = md5(text)
-        ),
-        seen AS (
-            SELECT s.headline_id, mode(p.edition) AS edition
-            FROM headline_sightings AS s JOIN pages AS p USING (dump_id, page_id)
-            WHERE s.headline_id IN (SELECT headline_id FROM unknown)
-            GROUP BY s.headline_id
+def tag_headline_languages(connection: duckdb.DuckDBPyConnection) -> int:
+    """Identify the queued headlines whose text was never identified (meta.text_languages
+    keeps every answer: a text is identified once), then set their language. Returns how many
+    texts were new. Article languages come with the partition files (parsed_dump)."""
+    unknown = connection.sql(read_sql("publish/headline_languages.sql")).pl()
+    if unknown.height:
+        identified = identify_languages(unknown["text"], kind="headline", editions=unknown["edition"])
+        answers = unknown.join(identified, on="text", how="left").select(
+            "text_md5",
+            kind=pl.lit("headline"),
+            language=pl.col("language").fill_null("und"),
+            language_score="language_score",
         )
-        SELECT md5(text) AS text_md5, text, edition FROM unknown LEFT JOIN seen USING (headline_id)
-    """,
-}
-_SET_LANGUAGES = {
-    "article": """
-        UPDATE articles SET language = known.language, language_score = known.language_score
-        FROM meta.text_languages AS known
-        WHERE known.kind = 'article' AND known.text_md5 = md5(articles.body)
-    """,
-    "headline": """
-        UPDATE headlines SET language = known.language, language_score = known.language_score
-        FROM meta.text_languages AS known
-        WHERE known.kind = 'headline' AND known.text_md5 = md5(headlines.text)
-    """,
-}
-
-
-def tag_languages(connection: duckdb.DuckDBPyConnection) -> int:
-    """Identify each article body and headline text not identified before (meta.text_languages
-    keeps every answer: a text is identified once), then set the language columns. Returns how
-    many texts were new."""
-    new = 0
-    for kind in ("article", "headline"):
-        unknown = connection.sql(_UNKNOWN_TEXTS[kind]).pl().unique("text_md5")
-        if unknown.height:
-            identified = identify_languages(unknown["text"], kind=kind, editions=unknown["edition"])
-            answers = unknown.join(identified, on="text", how="left").select(
-                "text_md5",
-                kind=pl.lit(kind),
-                language=pl.col("language").fill_null("und"),
-                language_score="language_score",
-            )
-            _insert(connection, "meta.text_languages", answers)
-            new += unknown.height
-        connection.execute(_SET_LANGUAGES[kind])
-    return new
+        _insert(connection, "meta.text_languages", answers)
+    connection.execute(read_sql("publish/set_headline_languages.sql"))
+    return unknown.height
 
 
 def _insert(connection: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:

@@ -16,6 +16,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 
 import polars as pl
@@ -66,15 +67,18 @@ class Dump:
     def signature(self) -> str:
         """Changes whenever the dump's content does: size and modification time of the
         file, or of every file in the folder."""
-        count, size, newest = self._stat()
+        count, size, newest = self._stat
         return f"{size}:{newest}" if self.format != "folder" else f"{count}:{size}:{newest}"
 
     @property
     def size_bytes(self) -> int:
-        return self._stat()[1]
+        return self._stat[1]
 
+    @cached_property
     def _stat(self) -> tuple[int, int, int]:
-        """(files, bytes, newest modification time in ns)."""
+        """(files, bytes, newest modification time in ns), taken once: a Dump describes its
+        entry as it was when first asked (a folder dump costs a stat of every file); list the
+        dumps again to see later changes."""
         if self.format != "folder":
             stat = self.path.stat()
             return 1, stat.st_size, stat.st_mtime_ns

@@ -17,11 +17,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
-import polars as pl
 
-from assets.annotate import link_duplicates
+from assets.annotate import link_duplicates, tag_headline_languages
+from assets.parsed_dump import part_file_is_current
 from assets.project import read_sql
-from assets.transforms.language import identify_languages
 
 CONTRACT_TABLES = (
     "pages",
@@ -34,8 +33,6 @@ CONTRACT_TABLES = (
 )
 # The layout of the meta tables of sql/publish/meta.sql; a warehouse with another is rebuilt.
 PUBLISH_FORMAT = 2
-# Columns of a partition file that the publish reads beyond the parsed pages (parsed_dump.PART_SCHEMA).
-_PART_COLUMNS = ("ticker_ids", "body_length", "body_language", "body_language_score")
 _PER_DUMP_TABLES = ("meta.dump_articles", "meta.dump_headlines", "meta.pending_articles", "meta.pending_headlines")
 
 
@@ -111,12 +108,10 @@ def plan_publish(connection: duckdb.DuckDBPyConnection, part_files: dict[str, Pa
 
 def _check_part_files(paths) -> None:
     """Refuse partition files written by an older version, naming them: parse their dumps again."""
-    import pyarrow.parquet as pq
-
-    old = [path.name for path in paths if not set(_PART_COLUMNS) <= set(pq.read_schema(path).names)]
+    old = [path.name for path in paths if not part_file_is_current(path)]
     if old:
         raise ValueError(
-            f"partition files written by an older newsdesk, without {', '.join(_PART_COLUMNS)}: "
+            f"partition files written by an older newsdesk, without every column of this version: "
             f"{', '.join(old[:5])}{' ...' if len(old) > 5 else ''}; materialize their dumps again (newsdesk run does)"
         )
 
@@ -155,28 +150,6 @@ def refresh_distinct_tables(connection: duckdb.DuckDBPyConnection, part_files: d
     else:  # articles of removed dumps only: they go, nothing replaces them
         connection.execute("DELETE FROM articles WHERE article_id IN (SELECT article_id FROM meta.pending_articles)")
     run_sql_file(connection, "publish/headlines.sql")
-
-
-def tag_headline_languages(connection: duckdb.DuckDBPyConnection) -> int:
-    """Identify the queued headlines whose text was never identified (meta.text_languages
-    keeps every answer: a text is identified once), then set their language. Returns how many
-    texts were new. Article languages come with the partition files (parsed_dump)."""
-    unknown = connection.sql(read_sql("publish/headline_languages.sql")).pl()
-    if unknown.height:
-        identified = identify_languages(unknown["text"], kind="headline", editions=unknown["edition"])
-        answers = unknown.join(identified, on="text", how="left").select(
-            "text_md5",
-            kind=pl.lit("headline"),
-            language=pl.col("language").fill_null("und"),
-            language_score="language_score",
-        )
-        connection.register("answers", answers.to_arrow())
-        try:
-            connection.execute("INSERT INTO meta.text_languages BY NAME SELECT * FROM answers")
-        finally:
-            connection.unregister("answers")
-    run_sql_file(connection, "publish/set_headline_languages.sql")
-    return unknown.height
 
 
 def finish_publish(connection: duckdb.DuckDBPyConnection) -> None:

@@ -481,9 +481,9 @@ def step_dedup(corpus_dumps: Path, run: Path) -> None:
 
 def step_headline_languages(corpus_dumps: Path, run: Path) -> None:
     """Headline languages, in the publish (article bodies are identified per dump)."""
-    from assets import publish
+    from assets import annotate
 
-    _child_result(**_in_transaction(run, lambda c: {"new_texts": publish.tag_headline_languages(c)}))
+    _child_result(**_in_transaction(run, lambda c: {"new_texts": annotate.tag_headline_languages(c)}))
 
 
 def step_clustering(corpus_dumps: Path, run: Path) -> None:

@@ -84,10 +84,10 @@ CREATE TABLE IF NOT EXISTS meta.loaded_dumps (
     loaded_at      TIMESTAMP NOT NULL
 );
 
--- Each distinct text is identified once: its language, by md5 of the text.
+-- Each distinct headline text is identified once: its language, by md5 of the text.
 CREATE TABLE IF NOT EXISTS meta.text_languages (
     text_md5       VARCHAR NOT NULL,
-    kind           VARCHAR NOT NULL,  -- 'article' (from its body) or 'headline'
+    kind           VARCHAR NOT NULL,  -- 'headline' (article bodies are identified at parse time)
     language       VARCHAR NOT NULL,
     language_score DOUBLE
 );
