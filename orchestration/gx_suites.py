@@ -23,6 +23,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,39 +81,64 @@ def run_suites(
     data_docs: Path | None = None,
     run_name: str | None = None,
 ) -> list[SuiteRun]:
-    """Validate each suite against the batch its query returns, one suite at a time (one batch
-    in memory at a time). `connect()` gives a read-only connection, opened only for the fetch.
-    With `data_docs`, results are kept there and the Data Docs site is rebuilt; `all_suites`
-    are listed on it even when they did not run."""
-    import duckdb
+    """Validate each suite against the batch its query returns. `connect()` gives a read-only
+    connection, opened only for the fetch. With `data_docs`, results are kept there and the
+    Data Docs site is rebuilt; `all_suites` are listed on it even when they did not run.
 
+    The next suite's batch is fetched while this one validates, and the first while GX is
+    imported: DuckDB works without the GIL, GX mostly with it, so the two share two cores
+    well. At most two batches are in memory at a time."""
     suites = list(suites)
-    context, definitions = _gx_context(list({s.name: s for s in [*all_suites, *suites]}.values()), data_docs)
-    run_id = _run_identifier(run_name)
     runs = []
-    for suite in suites:
-        started = time.perf_counter()
-        parameters = suite_parameters(suite)
-        try:
-            with connect() as connection:
-                frame = fetch_batch(connection, suite, parameters)
-        except duckdb.Error as error:
-            message = f"the suite's query failed: {str(error).splitlines()[0]}"
-            runs.append(SuiteRun(suite, _all_failed(suite, message), None, time.perf_counter() - started))
-            continue
-        definition = definitions[suite.name]
-        if isinstance(definition, str):  # the suite could not be built: its error
-            outcomes = _all_failed(suite, definition)
-        else:
-            try:
-                outcomes = _validate(definition, suite, frame, parameters, run_id)
-            except Exception as error:  # e.g. a $PARAMETER without a value: this suite's checks fail, not the others'
-                outcomes = _all_failed(suite, f"Great Expectations could not validate the suite: {error}")
-        runs.append(SuiteRun(suite, outcomes, len(frame), time.perf_counter() - started))
-        del frame
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="suite-batch") as fetcher:
+        pending = fetcher.submit(_fetch, suites[0], connect) if suites else None
+        context, definitions = _gx_context(list({s.name: s for s in [*all_suites, *suites]}.values()), data_docs)
+        run_id = _run_identifier(run_name)
+        for index, suite in enumerate(suites):
+            batch = pending.result()
+            if index + 1 < len(suites):
+                pending = fetcher.submit(_fetch, suites[index + 1], connect)
+            runs.append(_validated(suite, batch, definitions[suite.name], run_id))
+            del batch
     if data_docs is not None:
         _build_data_docs(context, data_docs, run_id)
     return runs
+
+
+@dataclass
+class _Batch:
+    frame: pd.DataFrame | None  # None when the query failed
+    error: str | None
+    parameters: dict[str, Any]
+    seconds: float
+
+
+def _fetch(suite: Suite, connect: Connect) -> _Batch:
+    import duckdb
+
+    started = time.perf_counter()
+    parameters = suite_parameters(suite)
+    try:
+        with connect() as connection:
+            frame = fetch_batch(connection, suite, parameters)
+    except duckdb.Error as error:
+        message = f"the suite's query failed: {str(error).splitlines()[0]}"
+        return _Batch(None, message, parameters, time.perf_counter() - started)
+    return _Batch(frame, None, parameters, time.perf_counter() - started)
+
+
+def _validated(suite: Suite, batch: _Batch, definition, run_id) -> SuiteRun:
+    started = time.perf_counter()
+    if batch.frame is None:
+        return SuiteRun(suite, _all_failed(suite, batch.error), None, batch.seconds)
+    if isinstance(definition, str):  # the suite could not be built: its error
+        outcomes = _all_failed(suite, definition)
+    else:
+        try:
+            outcomes = _validate(definition, suite, batch.frame, batch.parameters, run_id)
+        except Exception as error:  # e.g. a $PARAMETER without a value: this suite's checks fail, not the others'
+            outcomes = _all_failed(suite, f"Great Expectations could not validate the suite: {error}")
+    return SuiteRun(suite, outcomes, len(batch.frame), batch.seconds + time.perf_counter() - started)
 
 
 def _gx_context(suites: list[Suite], data_docs: Path | None):

@@ -6,6 +6,8 @@ with the right count, through `dg.materialize` of the checks alone (the warehous
 not re-published, so the hand-made tables stay as they are).
 """
 
+import contextlib
+import dataclasses
 import os
 import subprocess
 import sys
@@ -19,6 +21,7 @@ from assets.parsed_dump import parsed_dump
 from assets.project import PROJECT_ROOT, VAR_DIR, read_sql
 from assets.warehouse_tables import warehouse_tables
 from orchestration.checks import warehouse_checks
+from orchestration.gx_suites import run_suites
 from orchestration.jobs import publish_warehouse_job
 from orchestration.resources import DumpsFolder, Warehouse
 from orchestration.suites import SuiteError, data_docs_index, load_suites
@@ -235,3 +238,30 @@ def test_loading_the_definitions_does_not_import_great_expectations():
     code = "import sys, orchestration.definitions; sys.exit('great_expectations' in sys.modules)"
     completed = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, env=os.environ | {"PYTHONPATH": str(PROJECT_ROOT)})
     assert completed.returncode == 0, "importing orchestration.definitions imported great_expectations"
+
+
+
+def test_suites_keep_their_order_and_a_failed_query_fails_only_its_suite(tmp_path):
+    """run_suites fetches the next batch while validating one: the results still come in the
+    suites' order, and a query that fails mid-way fails its own suite only."""
+    warehouse = build_warehouse(tmp_path / "w.duckdb")
+    [pages] = [suite for suite in load_suites() if suite.name == "pages"]
+    suites = [
+        dataclasses.replace(pages, name="first"),
+        dataclasses.replace(pages, name="broken", query="SELECT no_such_column FROM pages"),
+        dataclasses.replace(pages, name="third"),
+    ]
+
+    @contextlib.contextmanager
+    def connect():
+        connection = duckdb.connect(str(warehouse), read_only=True)
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+    runs = run_suites(suites, connect)
+    assert [run.suite.name for run in runs] == ["first", "broken", "third"]
+    assert [run.rows for run in runs] == [5, None, 5]
+    assert all(outcome.passed for run in (runs[0], runs[2]) for outcome in run.outcomes)
+    assert all("no_such_column" in outcome.error for outcome in runs[1].outcomes)
