@@ -19,12 +19,16 @@ and GX 1.x validates that pandas batch in an ephemeral context. Not GX's SQL dat
 from __future__ import annotations
 
 import datetime
+import gc
 import json
+import multiprocessing
 import re
+import sys
 import time
-from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -73,6 +77,43 @@ def fetch_batch(connection: duckdb.DuckDBPyConnection, suite: Suite, parameters:
 Connect = Callable[[], AbstractContextManager["duckdb.DuckDBPyConnection"]]
 
 
+# The process that run_suites hands its work to, inside a `validation_process()` block.
+_validator: ProcessPoolExecutor | None = None
+
+
+@contextmanager
+def validation_process() -> Iterator[None]:
+    """Inside the block, run_suites validates in one separate process, started at once, that
+    imports Great Expectations while this process goes on: `newsdesk run` lists, parses and
+    publishes meanwhile, and its checks do not wait the seconds of the import.
+
+    Spawned, not forked (polars' and DuckDB's threads do not survive a fork). If the process
+    dies, run_suites validates in this process instead; a process that has imported GX already
+    validates itself."""
+    global _validator
+    if "great_expectations" in sys.modules:
+        yield
+        return
+    pool = ProcessPoolExecutor(
+        max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_import_great_expectations
+    )
+    pool.submit(int)  # a process starts with its first task
+    _validator = pool
+    try:
+        yield
+    finally:
+        _validator = None
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _import_great_expectations() -> None:
+    import great_expectations  # noqa: F401
+
+    import orchestration.resources  # noqa: F401  (where the checks' warehouse readers come from)
+
+    gc.freeze()  # nothing imported is garbage: later collections, and the exit, skip it
+
+
 def run_suites(
     suites: Iterable[Suite],
     connect: Connect,
@@ -85,10 +126,23 @@ def run_suites(
     connection, opened only for the fetch. With `data_docs`, results are kept there and the
     Data Docs site is rebuilt; `all_suites` are listed on it even when they did not run.
 
-    The next suite's batch is fetched while this one validates, and the first while GX is
+    Inside a `validation_process()` block this happens in that process (`connect` must then
+    be picklable), else here."""
+    arguments = (list(suites), connect, list(all_suites), data_docs, run_name)
+    if _validator is not None:
+        try:
+            return _validator.submit(_run_suites, *arguments).result()
+        except BrokenProcessPool:
+            pass
+    return _run_suites(*arguments)
+
+
+def _run_suites(
+    suites: list[Suite], connect: Connect, all_suites: list[Suite], data_docs: Path | None, run_name: str | None
+) -> list[SuiteRun]:
+    """The next suite's batch is fetched while this one validates, and the first while GX is
     imported: DuckDB works without the GIL, GX mostly with it, so the two share two cores
     well. At most two batches are in memory at a time."""
-    suites = list(suites)
     runs = []
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="suite-batch") as fetcher:
         pending = fetcher.submit(_fetch, suites[0], connect) if suites else None

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from orchestration.gx_suites import validation_process
 from orchestration.partitions import dumps_partitions, parsed_signature
 from orchestration.resources import DumpsFolder, Warehouse, settings_from_environment
 
@@ -54,6 +55,11 @@ def sync_partitions(instance: dg.DagsterInstance, dump_ids: list[str]) -> tuple[
 def run_pipeline(progress: Callable[[str], None] | None = None, workers: int = 2) -> PipelineOutcome:
     """Parse every dump whose content changed since its last parse (up to `workers` at a
     time, each a partition run), then publish the warehouse."""
+    with validation_process():
+        return _run_pipeline(progress, workers)
+
+
+def _run_pipeline(progress: Callable[[str], None] | None, workers: int) -> PipelineOutcome:
     from assets.parsed_dump import part_file_is_current
     from orchestration.definitions import defs
 

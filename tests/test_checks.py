@@ -8,6 +8,7 @@ not re-published, so the hand-made tables stay as they are).
 
 import contextlib
 import dataclasses
+import json
 import os
 import subprocess
 import sys
@@ -265,3 +266,39 @@ def test_suites_keep_their_order_and_a_failed_query_fails_only_its_suite(tmp_pat
     assert [run.rows for run in runs] == [5, None, 5]
     assert all(outcome.passed for run in (runs[0], runs[2]) for outcome in run.outcomes)
     assert all("no_such_column" in outcome.error for outcome in runs[1].outcomes)
+
+
+VALIDATION_PROCESS_PROBE = """
+import functools, json, os, signal, sys
+from orchestration import gx_suites
+from orchestration.checks import _warehouse_reader
+from orchestration.suites import load_suites
+
+def outcomes(runs):
+    return [[run.suite.name, [[o.expectation.check, o.passed, o.unexpected_count] for o in run.outcomes]] for run in runs]
+
+suites = load_suites()
+connect = functools.partial(_warehouse_reader, sys.argv[1], 60.0, "1GB")
+with gx_suites.validation_process():
+    there = gx_suites.run_suites(suites, connect)
+    imported_here = "great_expectations" in sys.modules
+    os.kill(gx_suites._validator.submit(os.getpid).result(), signal.SIGKILL)
+    after_its_death = gx_suites.run_suites(suites, connect)
+print(json.dumps({"imported_here": imported_here, "there": outcomes(there), "after": outcomes(after_its_death)}))
+"""
+
+
+def test_the_validation_process_gives_the_same_results_and_its_death_is_survived(tmp_path):
+    """Inside validation_process() the suites run in a separate process (GX is never imported
+    here); if that process dies, they run here instead, with the same outcomes."""
+    warehouse = build_warehouse(tmp_path / "w.duckdb", "UPDATE pages SET status = 'weird' WHERE page_id = 'p5'")
+    completed = subprocess.run(
+        [sys.executable, "-c", VALIDATION_PROCESS_PROBE, str(warehouse)],
+        cwd=PROJECT_ROOT, env=os.environ | {"PYTHONPATH": str(PROJECT_ROOT)}, capture_output=True, text=True, timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr
+    seen = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert seen["imported_here"] is False
+    assert seen["there"] == seen["after"]
+    [pages] = [checks for name, checks in seen["there"] if name == "pages"]
+    assert ["status_known", False, 1] in pages
