@@ -9,7 +9,9 @@ of the table runs on it; `warning` and `info` (data-quality rates) are WARN.
 All suites run in one op, in the publish_warehouse job and `newsdesk run` right after the
 tables are written: Great Expectations is imported once per run (it takes seconds, so only
 inside the op: the UI re-imports this module on every reload), each suite reads its batch once,
-and Data Docs are rebuilt once. The op can run any subset of the checks the UI selects.
+and Data Docs are rebuilt once. Under `newsdesk run` the op hands the suites to a process that
+imported GX while the run parsed and published (gx_suites.validation_process). The op can run
+any subset of the checks the UI selects.
 """
 
 import functools

@@ -54,7 +54,8 @@ def sync_partitions(instance: dg.DagsterInstance, dump_ids: list[str]) -> tuple[
 
 def run_pipeline(progress: Callable[[str], None] | None = None, workers: int = 2) -> PipelineOutcome:
     """Parse every dump whose content changed since its last parse (up to `workers` at a
-    time, each a partition run), then publish the warehouse."""
+    time, each a partition run), then publish the warehouse. The checks of the publish run
+    validate in a process that imports Great Expectations meanwhile."""
     with validation_process():
         return _run_pipeline(progress, workers)
 
