@@ -14,7 +14,6 @@ imported GX while the run parsed and published (gx_suites.validation_process). T
 any subset of the checks the UI selects.
 """
 
-import functools
 from collections.abc import Iterator
 
 import dagster as dg
@@ -85,13 +84,6 @@ def _summary(outcome: ExpectationOutcome) -> str:
     return text
 
 
-def _warehouse_reader(path: str, lock_timeout_seconds: float, duckdb_memory_limit: str):
-    """Warehouse.reader as a function of plain values, which can go to the validation process."""
-    return Warehouse(
-        path=path, lock_timeout_seconds=lock_timeout_seconds, duckdb_memory_limit=duckdb_memory_limit
-    ).reader()
-
-
 def build_warehouse_checks(suites: list[Suite]) -> list[dg.AssetChecksDefinition]:
     """One multi-asset check op over every expectation of every suite."""
     if not suites:
@@ -109,10 +101,7 @@ def build_warehouse_checks(suites: list[Suite]) -> list[dg.AssetChecksDefinition
     ) -> Iterator[dg.AssetCheckResult]:
         selected = context.selected_asset_check_keys
         to_run = [s for s in suites if any(_check_key(e) in selected for e in s.expectations)]
-        connect = functools.partial(
-            _warehouse_reader, warehouse.path, warehouse.lock_timeout_seconds, warehouse.duckdb_memory_limit
-        )
-        runs = run_suites(to_run, connect, all_suites=suites, data_docs=data_docs_dir(), run_name=context.run.run_id)
+        runs = run_suites(to_run, warehouse.portable_reader(), all_suites=suites, data_docs=data_docs_dir(), run_name=context.run.run_id)
         for run in runs:
             rows = "its query failed" if run.rows is None else f"{run.rows} rows"
             context.log.info(f"suite {run.suite.name}: {rows}, {run.seconds:.1f} s")

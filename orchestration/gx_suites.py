@@ -109,7 +109,7 @@ def validation_process() -> Iterator[None]:
 def _import_great_expectations() -> None:
     import great_expectations  # noqa: F401
 
-    import orchestration.resources  # noqa: F401  (where the checks' warehouse readers come from)
+    import orchestration.resources  # noqa: F401  (Warehouse.portable_reader: the checks' readers)
 
     gc.freeze()  # nothing imported is garbage: later collections, and the exit, skip it
 

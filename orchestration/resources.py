@@ -6,11 +6,12 @@ the project; nothing connects at import time.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -124,6 +125,10 @@ class Warehouse(dg.ConfigurableResource):
         finally:
             connection.close()
 
+    def portable_reader(self) -> Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]:
+        """`reader` as a function of plain values, which pickles: for another process."""
+        return functools.partial(_reader, self.path, self.lock_timeout_seconds, self.duckdb_memory_limit)
+
     def _connect_read_only(self) -> duckdb.DuckDBPyConnection:
         # Only a process holding the file read-write (a user's DuckDB CLI, say) blocks a reader.
         deadline = time.monotonic() + self.lock_timeout_seconds
@@ -143,6 +148,12 @@ class Warehouse(dg.ConfigurableResource):
                 delay = min(delay * 2, 2.0)
             except duckdb.Error as error:
                 raise WarehouseUnavailable(f"cannot open warehouse {self.file}: {error}") from error
+
+
+def _reader(path: str, lock_timeout_seconds: float, duckdb_memory_limit: str):
+    return Warehouse(
+        path=path, lock_timeout_seconds=lock_timeout_seconds, duckdb_memory_limit=duckdb_memory_limit
+    ).reader()
 
 
 def configure_connection(connection: duckdb.DuckDBPyConnection, memory_limit: str = DEFAULT_DUCKDB_MEMORY) -> None:

@@ -269,16 +269,16 @@ def test_suites_keep_their_order_and_a_failed_query_fails_only_its_suite(tmp_pat
 
 
 VALIDATION_PROCESS_PROBE = """
-import functools, json, os, signal, sys
+import json, os, signal, sys
 from orchestration import gx_suites
-from orchestration.checks import _warehouse_reader
+from orchestration.resources import Warehouse
 from orchestration.suites import load_suites
 
 def outcomes(runs):
     return [[run.suite.name, [[o.expectation.check, o.passed, o.unexpected_count] for o in run.outcomes]] for run in runs]
 
 suites = load_suites()
-connect = functools.partial(_warehouse_reader, sys.argv[1], 60.0, "1GB")
+connect = Warehouse(path=sys.argv[1], lock_timeout_seconds=60.0, duckdb_memory_limit="1GB").portable_reader()
 with gx_suites.validation_process():
     there = gx_suites.run_suites(suites, connect)
     imported_here = "great_expectations" in sys.modules
