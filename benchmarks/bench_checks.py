@@ -76,6 +76,16 @@ SELECT p.dump_id, p.page_id, t.position::INTEGER,
        substr(md5('h' || ((CAST(regexp_extract(p.dump_id, '\\d+') AS BIGINT) * 997 + t.position * 131) % $headlines)::VARCHAR), 1, 16)
 FROM pages AS p, range(1, $ticker + 1) AS t(position);
 
+-- The publish's summary of the sightings per dump, headline and page edition, which the
+-- headline_duplicates suite reads.
+INSERT INTO meta.dump_headlines BY NAME
+SELECT s.dump_id, s.headline_id, p.edition, min(h.text) AS spelling,
+       min(p.crawl_date) AS first_seen, max(p.crawl_date) AS last_seen, count(*) AS sightings
+FROM headline_sightings AS s
+JOIN pages AS p USING (dump_id, page_id)
+JOIN headlines AS h USING (headline_id)
+GROUP BY s.dump_id, s.headline_id, p.edition;
+
 INSERT INTO headline_clusters
 SELECT headline_id, 'c' || (hash(headline_id) % 1000)::VARCHAR FROM headlines USING SAMPLE 2%;
 
@@ -99,6 +109,7 @@ def build_warehouse(path: Path, articles: int, ticker: int) -> None:
     connection = duckdb.connect(str(path))
     try:
         connection.execute(read_sql("schema.sql"))
+        connection.execute(read_sql("publish/meta.sql"))
         for statement in _statements(BUILD_SQL):
             named = {k: v for k, v in parameters.items() if f"${k}" in statement}
             connection.execute(statement, named or None)

@@ -103,6 +103,7 @@ class Warehouse(dg.ConfigurableResource):
                 raise WarehouseUnavailable(f"cannot prepare a new version of {self.file}: {error}") from error
             try:
                 connection.execute(read_sql("schema.sql"))
+                connection.execute(read_sql("publish/meta.sql"))  # some views read its summaries
                 connection.execute(read_sql("views.sql"))
                 yield connection
                 connection.execute("CHECKPOINT")

@@ -8,18 +8,19 @@ WHERE published_date IS NOT NULL
 GROUP BY ALL;
 
 -- Headlines shown on pages of more than one edition, with the editions and where they ran.
+-- Editions come from meta.dump_headlines, the publish's per dump, headline and page edition
+-- summary of the sightings: a few rows per headline and dump instead of every ticker sighting.
 CREATE OR REPLACE VIEW headlines_in_several_editions AS
 SELECT
     h.headline_id, h.text, h.language,
-    list(DISTINCT p.edition ORDER BY p.edition) AS editions,
-    list(DISTINCT p.dump_id ORDER BY p.dump_id) AS dumps,
+    list(DISTINCT d.edition ORDER BY d.edition) AS editions,
+    list(DISTINCT d.dump_id ORDER BY d.dump_id) AS dumps,
     h.first_seen, h.last_seen, h.sightings
 FROM headlines AS h
-JOIN headline_sightings AS s USING (headline_id)
-JOIN pages AS p USING (dump_id, page_id)
-WHERE p.edition IS NOT NULL
+JOIN meta.dump_headlines AS d USING (headline_id)
+WHERE d.edition IS NOT NULL
 GROUP BY ALL
-HAVING count(DISTINCT p.edition) > 1;
+HAVING count(DISTINCT d.edition) > 1;
 
 -- The ticker as crawled each day: each headline at each position, on how many pages.
 CREATE OR REPLACE VIEW daily_ticker AS
@@ -44,17 +45,17 @@ GROUP BY ALL;
 
 -- Stories told more than once across editions (near-duplicate and translated headlines grouped
 -- in headline_stories): their editions, sources, languages, first and last seen, sample texts.
--- A story's editions are those of the pages showing its headlines and of articles titled so.
+-- A story's editions are those of the pages showing its headlines (from meta.dump_headlines,
+-- as above) and of articles titled so.
 CREATE OR REPLACE VIEW cross_edition_stories AS
 WITH member AS (
     SELECT st.story_id, h.*
     FROM headline_stories AS st JOIN headlines AS h USING (headline_id)
 ),
 edition AS (
-    SELECT m.story_id, p.edition
+    SELECT m.story_id, d.edition
     FROM member AS m
-    JOIN headline_sightings AS s USING (headline_id)
-    JOIN pages AS p USING (dump_id, page_id)
+    JOIN meta.dump_headlines AS d USING (headline_id)
     UNION
     SELECT m.story_id, a.edition FROM member AS m JOIN articles AS a USING (headline_id)
 ),

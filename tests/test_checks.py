@@ -1,6 +1,6 @@
 """The Great Expectations suites of expectations/, run as the real Dagster asset checks.
 
-A tiny warehouse built by SQL (sql/schema.sql, then rows) passes every expectation; each
+A tiny warehouse built by SQL (sql/schema.sql and the publish's meta tables, then rows) passes every expectation; each
 case below breaks it in one way and checks that the one expectation meant to catch it fails,
 with the right count, through `dg.materialize` of the checks alone (the warehouse assets are
 not re-published, so the hand-made tables stay as they are).
@@ -29,7 +29,8 @@ from orchestration.suites import SuiteError, data_docs_index, load_suites
 
 # Kept pages p1-p4 (one per edition), a rejected p5. Edges that must pass: p2 is published one
 # day after its crawl (the slack), p3 on the date floor itself. Headline h1 is on a French and
-# a Spanish page: 1 of 5 headlines (20%) in more than one edition.
+# a Spanish page: 1 of 5 headlines (20%) in more than one edition. meta.dump_headlines holds
+# the sightings per page edition, as the publish keeps it.
 BASELINE = """
 INSERT INTO pages (dump_id, page_id, crawl_date, status, edition, source, title, published_raw, published_date, article_id) VALUES
     ('d1', 'p1', DATE '2026-02-18', 'ok', 'fr', 'Le Matin', 'Cinq jeunes', '17 - 02 - 2026', DATE '2026-02-17', 'a1'),
@@ -51,6 +52,9 @@ INSERT INTO headlines (headline_id, text, language, first_seen, last_seen, sight
 INSERT INTO headline_sightings VALUES
     ('d1', 'p1', 1, 'h1'), ('d1', 'p1', 2, 'h2'), ('d1', 'p1', 3, 'h3'),
     ('d1', 'p2', 1, 'h1'), ('d1', 'p2', 2, 'h4'), ('d1', 'p4', 1, 'h5');
+INSERT INTO meta.dump_headlines (dump_id, headline_id, edition, spelling, sightings) VALUES
+    ('d1', 'h1', 'fr', 'Titre un', 1), ('d1', 'h2', 'fr', 'Titulo dos', 1), ('d1', 'h3', 'fr', 'عنوان ثلاثة', 1),
+    ('d1', 'h1', 'es', 'Titre un', 1), ('d1', 'h4', 'es', 'Title four', 1), ('d1', 'h5', 'en', 'Titre cinq', 1);
 INSERT INTO headline_clusters VALUES ('h1', 'c1'), ('h5', 'c1');
 INSERT INTO headline_translations VALUES ('h1', 'h4', 0.9);
 """
@@ -86,7 +90,10 @@ FAILURES = [
      "headlines", "language_detected", 2, "und"),
     ("duplicated headline", "INSERT INTO headlines SELECT * FROM headlines WHERE headline_id = 'h2'",
      "headlines", "headline_id_unique", 2, "h2"),
-    ("headlines in several editions", "INSERT INTO headline_sightings VALUES ('d1', 'p4', 2, 'h2'), ('d1', 'p4', 3, 'h3')",
+    ("headlines in several editions",
+     "INSERT INTO headline_sightings VALUES ('d1', 'p4', 2, 'h2'), ('d1', 'p4', 3, 'h3');"
+     "INSERT INTO meta.dump_headlines (dump_id, headline_id, edition, spelling, sightings) VALUES"
+     " ('d1', 'h2', 'en', 'Titulo dos', 1), ('d1', 'h3', 'en', 'عنوان ثلاثة', 1)",
      "headlines", "multi_edition_share", 3, "en,fr: Titulo dos"),
     ("missing column", "ALTER TABLE pages DROP COLUMN title", "pages", "contract_columns", 1, "title VARCHAR"),
     ("retyped column", "ALTER TABLE articles ALTER COLUMN sightings TYPE INTEGER", "articles", "contract_columns", 1, "sightings BIGINT"),
@@ -108,6 +115,7 @@ def build_warehouse(path, *statements: str):
     connection = duckdb.connect(str(path))
     try:
         connection.execute(read_sql("schema.sql"))
+        connection.execute(read_sql("publish/meta.sql"))
         connection.execute(BASELINE)
         for statement in statements:
             connection.execute(statement)

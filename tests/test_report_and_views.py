@@ -32,6 +32,20 @@ def test_every_view_returns_rows_on_the_samples(built_samples, view):
         assert connection.execute(f"SELECT count(*) FROM {view}").fetchall()[0][0] > 0
 
 
+def test_headlines_in_several_editions_agrees_with_the_sightings(built_samples):
+    with duckdb.connect(str(built_samples["warehouse"]), read_only=True) as connection:
+        from_sightings = connection.execute(
+            """SELECT s.headline_id, list(DISTINCT p.edition ORDER BY p.edition), list(DISTINCT p.dump_id ORDER BY p.dump_id)
+               FROM headline_sightings AS s JOIN pages AS p USING (dump_id, page_id)
+               WHERE p.edition IS NOT NULL
+               GROUP BY s.headline_id HAVING count(DISTINCT p.edition) > 1 ORDER BY ALL"""
+        ).fetchall()
+        from_view = connection.execute(
+            "SELECT headline_id, editions, dumps FROM headlines_in_several_editions ORDER BY ALL"
+        ).fetchall()
+    assert from_sightings and from_view == from_sightings
+
+
 def test_cross_edition_stories_join_translations_but_not_swapped_roles(built_samples):
     with duckdb.connect(str(built_samples["warehouse"]), read_only=True) as connection:
         stories = connection.execute("SELECT sample_texts, languages FROM cross_edition_stories").fetchall()

@@ -58,6 +58,21 @@ def snapshot(warehouse: Path) -> dict:
         return {table: connection.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall() for table in TABLES}
 
 
+def headline_editions(warehouse: Path) -> list[tuple]:
+    """(headline_id, edition) of every sighting's page."""
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        return connection.execute(
+            "SELECT DISTINCT s.headline_id, p.edition FROM headline_sightings AS s"
+            " JOIN pages AS p USING (dump_id, page_id) ORDER BY ALL"
+        ).fetchall()
+
+
+def summarized_headline_editions(warehouse: Path) -> list[tuple]:
+    """The same pairs from meta.dump_headlines, which views and checks read instead of the sightings."""
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        return connection.execute("SELECT DISTINCT headline_id, edition FROM meta.dump_headlines ORDER BY ALL").fetchall()
+
+
 @pytest.fixture
 def states(tmp_path):
     """Dumps that share articles (a truncated copy, a longer one) and headlines (spelled two
@@ -76,7 +91,11 @@ def states(tmp_path):
             page("Seulement dans B", ticker=ticker_b),
             page("Article partagé", body=longer, ticker=ticker_b, crawl_date="2026-01-05"),
         ],
-        "c-2026-01-03": [page("Seulement dans C", ticker=ticker_a), page("Article partagé", ticker=ticker_a)],
+        "c-2026-01-03": [
+            page("Seulement dans C", ticker=ticker_a),
+            page("Article partagé", ticker=ticker_a),
+            {"text": make_page(edition="es", title="Solo en C", ticker=ticker_a)},
+        ],
         "b-changed": [
             page("Seulement dans B, corrigé", ticker=ticker_a),
             page("Article partagé", body=truncated, ticker=ticker_b),
@@ -94,11 +113,13 @@ def test_every_incremental_publish_equals_a_rebuild(tmp_path, states):
         fresh.mkdir()
         build(dumps, fresh / "w.duckdb")
         assert snapshot(warehouse) == snapshot(fresh / "w.duckdb"), step
+        assert headline_editions(warehouse) == summarized_headline_editions(warehouse), step
 
     for name in ("a-2026-01-01", "b-2026-01-02", "c-2026-01-03"):
         jsonl_dump(dumps / f"{name}.jsonl", states[name])
         build(dumps, warehouse)
         check(f"after adding {name}")
+    assert len({headline for headline, _ in headline_editions(warehouse)}) < len(headline_editions(warehouse))
     jsonl_dump(dumps / "b-2026-01-02.jsonl", states["b-changed"])
     build(dumps, warehouse)
     check("after changing b")
