@@ -54,9 +54,11 @@ def sync_partitions(instance: dg.DagsterInstance, dump_ids: list[str]) -> tuple[
 
 def run_pipeline(progress: Callable[[str], None] | None = None, workers: int = 2) -> PipelineOutcome:
     """Parse every dump whose content changed since its last parse (up to `workers` at a
-    time, each a partition run), then publish the warehouse. The checks of the publish run
-    validate in a process that imports Great Expectations meanwhile."""
-    with validation_process():
+    time, each a partition run), then publish the warehouse. Meanwhile a process imports
+    Great Expectations for the checks of the publish run, and a thread copies the warehouse
+    for the publish to write its new version in."""
+    warehouse = Warehouse(path=settings_from_environment()["warehouse"])
+    with validation_process(), warehouse.copy_ahead():
         return _run_pipeline(progress, workers)
 
 

@@ -11,6 +11,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from urllib.parse import quote
@@ -95,7 +96,7 @@ class Warehouse(dg.ConfigurableResource):
         try:
             _remove_database(draft)  # left by a writer that was killed
             try:
-                if self.file.exists():
+                if not _take_copy_ahead(self.file, draft) and self.file.exists():
                     _copy_file(self.file, draft)
                 connection = duckdb.connect(str(draft))
                 configure_connection(connection, self.duckdb_memory_limit)
@@ -113,6 +114,29 @@ class Warehouse(dg.ConfigurableResource):
         finally:
             _remove_database(draft)
             lock.release()
+
+    @contextmanager
+    def copy_ahead(self) -> Iterator[None]:
+        """Copy the warehouse to disk in a thread, while the block goes on, for the block's own
+        `writer` to start from: a run that parses before it publishes finds its draft made.
+
+        The writer takes the copy only if the warehouse is still the file that was copied
+        (same inode, size and modification time, before and after the copy); otherwise it
+        copies as usual. A copy nobody took is deleted when the block ends."""
+        if not self.file.exists():
+            yield
+            return
+        _remove_orphaned_copies(self.file)
+        target = self.file.with_name(f".{self.file.name}.ahead-{os.getpid()}")
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsdesk-copy-ahead") as copier:
+            _COPIES_AHEAD[self.file] = (copier.submit(_durable_copy, self.file, target), target)
+            try:
+                yield
+            finally:
+                pending = _COPIES_AHEAD.pop(self.file, None)
+                if pending is not None:
+                    pending[0].exception()  # wait for the copy before deleting it
+                target.unlink(missing_ok=True)
 
     @contextmanager
     def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -182,6 +206,61 @@ def _copy_file(source: Path, target: Path) -> None:
     except OSError:  # not supported between these file systems, or by this kernel
         pass
     shutil.copyfile(source, target)
+
+
+# Copies being made by Warehouse.copy_ahead in this process: warehouse file -> (the copy's
+# identity of the warehouse, or None if it changed meanwhile; the copy's path).
+_COPIES_AHEAD: dict[Path, tuple[Future, Path]] = {}
+
+
+def _file_identity(path: Path) -> tuple[int, int, int, int]:
+    stat = path.stat()
+    return stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+def _durable_copy(source: Path, target: Path) -> tuple[int, int, int, int] | None:
+    """Copy source to target, on disk; the identity of source, or None if it changed meanwhile."""
+    before = _file_identity(source)
+    _copy_file(source, target)
+    with open(target, "rb") as written:
+        os.fsync(written.fileno())
+    return before if _file_identity(source) == before else None
+
+
+def _take_copy_ahead(warehouse: Path, draft: Path) -> bool:
+    """Move this process's copy ahead of warehouse to draft, if it is a copy of the warehouse
+    as it is now (waiting for it if it is still being made)."""
+    pending = _COPIES_AHEAD.pop(warehouse, None)
+    if pending is None:
+        return False
+    future, copy = pending
+    try:
+        copied = future.result()
+    except OSError:
+        copied = None  # no room for the copy, say: the writer copies as usual
+    if copied is None or not warehouse.exists() or copied != _file_identity(warehouse):
+        copy.unlink(missing_ok=True)
+        return False
+    os.replace(copy, draft)
+    return True
+
+
+def _remove_orphaned_copies(warehouse: Path) -> None:
+    """Delete copies ahead left by processes that were killed."""
+    for copy in warehouse.parent.glob(f".{warehouse.name}.ahead-*"):
+        pid = copy.name.rsplit("-", 1)[1]
+        if pid.isdigit() and not _process_exists(int(pid)):
+            copy.unlink(missing_ok=True)
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _remove_database(path: Path) -> None:

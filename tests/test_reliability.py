@@ -99,6 +99,57 @@ def test_a_killed_run_leaves_the_old_or_the_new_warehouse_and_the_next_run_compl
     assert snapshot(warehouse) in (expected["before"], expected["after"])
     run(dumps, warehouse, home)
     assert snapshot(warehouse) == expected["after"]
+    assert not [path.name for path in tmp_path.glob(".w.duckdb*")]  # no draft or copy ahead left
+
+
+OTHER_WRITER = """
+import sys
+from orchestration.resources import Warehouse
+with Warehouse(path=sys.argv[1]).writer() as connection:
+    connection.execute("INSERT INTO t VALUES (3)")
+"""
+
+
+def test_a_publish_starts_from_the_copy_made_ahead_unless_the_warehouse_changed_meanwhile(tmp_path):
+    from orchestration.resources import Warehouse
+
+    warehouse = Warehouse(path=str(tmp_path / "w.duckdb"))
+
+    def values() -> list[int]:
+        with warehouse.reader() as connection:
+            return [row[0] for row in connection.execute("SELECT v FROM t ORDER BY v").fetchall()]
+
+    with warehouse.writer() as connection:
+        connection.execute("CREATE TABLE t AS SELECT 1 AS v")
+    with warehouse.copy_ahead():
+        with warehouse.writer() as connection:
+            connection.execute("INSERT INTO t VALUES (2)")
+    assert values() == [1, 2]
+    with warehouse.copy_ahead():  # another process publishes meanwhile: a new file
+        subprocess.run([sys.executable, "-c", OTHER_WRITER, warehouse.path], check=True, cwd=Path(__file__).parents[1])
+        with warehouse.writer() as connection:
+            connection.execute("INSERT INTO t VALUES (4)")
+    assert values() == [1, 2, 3, 4]
+    with warehouse.copy_ahead():  # a user's session writes the file in place meanwhile
+        with duckdb.connect(str(warehouse.file)) as connection:
+            connection.execute("INSERT INTO t VALUES (5)")
+        with warehouse.writer() as connection:
+            connection.execute("INSERT INTO t VALUES (6)")
+    assert values() == [1, 2, 3, 4, 5, 6]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["w.duckdb", "w.duckdb.lock"]
+
+
+def test_a_copy_ahead_left_by_a_killed_process_is_deleted(tmp_path):
+    from orchestration.resources import Warehouse
+
+    warehouse = Warehouse(path=str(tmp_path / "w.duckdb"))
+    with warehouse.writer() as connection:
+        connection.execute("CREATE TABLE t AS SELECT 1 AS v")
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    orphan = tmp_path / f".w.duckdb.ahead-{finished.stdout.strip()}"
+    orphan.write_bytes(b"half a copy")
+    with warehouse.copy_ahead():
+        assert not orphan.exists()
 
 
 READER = """
