@@ -83,7 +83,7 @@ class Dump:
             stat = self.path.stat()
             return 1, stat.st_size, stat.st_mtime_ns
         count = size = newest = 0
-        for entry in _files(str(self.path)):
+        for _, entry in _files(str(self.path)):
             stat = entry.stat(follow_symlinks=False)
             count, size, newest = count + 1, size + stat.st_size, max(newest, stat.st_mtime_ns)
         return count, size, newest
@@ -231,30 +231,39 @@ def _folder_records(root: Path, limit: int) -> Iterator[dict]:
 
 def _txt_files(base: str) -> Iterator[tuple[str, bool]]:
     """(path, is a symlink) of every .txt file under base."""
-    for entry in _files(base):
+    for folder, entry in _files(base):
         if entry.name.lower().endswith(".txt"):
-            yield entry.path, entry.is_symlink()
+            yield os.path.join(folder, entry.name), entry.is_symlink()
 
 
-def _files(base: str) -> Iterator[os.DirEntry]:
-    """Every file under base as os.walk finds them (symlinked folders are not entered), as
-    directory entries: whether an entry is a folder or a symlink costs no system call."""
+def _files(base: str) -> Iterator[tuple[str, os.DirEntry]]:
+    """(folder, directory entry) of every file under base as os.walk finds them (symlinked
+    folders are not entered). Whether an entry is a folder or a symlink costs no system call,
+    and its stat is taken relative to its open folder, without a lookup of the whole path."""
     folders = [base]
     while folders:
+        folder = folders.pop()
         try:
-            with os.scandir(folders.pop()) as listing:
-                entries = list(listing)
+            descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
         except OSError:
             continue
-        for entry in entries:
+        try:
             try:
-                is_dir = entry.is_dir()
+                with os.scandir(descriptor) as listing:
+                    entries = list(listing)
             except OSError:
-                is_dir = False
-            if not is_dir:
-                yield entry
-            elif not entry.is_symlink():
-                folders.append(entry.path)
+                continue
+            for entry in entries:
+                try:
+                    is_dir = entry.is_dir()
+                except OSError:
+                    is_dir = False
+                if not is_dir:
+                    yield folder, entry
+                elif not entry.is_symlink():
+                    folders.append(os.path.join(folder, entry.name))
+        finally:
+            os.close(descriptor)  # the entries' stat needs it open until then
 
 
 def _read_to_end(descriptor: int, size: int) -> bytes:

@@ -22,6 +22,7 @@ import datetime
 import gc
 import json
 import multiprocessing
+import os
 import re
 import sys
 import time
@@ -107,6 +108,9 @@ def validation_process() -> Iterator[None]:
 
 
 def _import_great_expectations() -> None:
+    # The run's own process is the one the run waits for: while both have work (the import,
+    # next to listing and parsing), this one gives way. Its checks come seconds later.
+    os.nice(10)
     import great_expectations  # noqa: F401
 
     import orchestration.resources  # noqa: F401  (Warehouse.portable_reader: the checks' readers)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -220,6 +222,8 @@ def _file_identity(path: Path) -> tuple[int, int, int, int]:
 
 def _durable_copy(source: Path, target: Path) -> tuple[int, int, int, int] | None:
     """Copy source to target, on disk; the identity of source, or None if it changed meanwhile."""
+    if sys.platform == "linux":  # where a thread has its own priority: this one gives way to the run
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
     before = _file_identity(source)
     _copy_file(source, target)
     with open(target, "rb") as written:
