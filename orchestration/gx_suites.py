@@ -104,7 +104,9 @@ def validation_process() -> Iterator[None]:
         yield
     finally:
         _validator = None
-        pool.shutdown(wait=False, cancel_futures=True)
+        # Wait for it to stop (it is idle by the end of a run): a pool left to stop on its own
+        # while the interpreter exits can miss its stop message, and the exit then hangs.
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _import_great_expectations() -> None:
