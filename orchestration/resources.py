@@ -210,8 +210,8 @@ def _copy_file(source: Path, target: Path) -> None:
     shutil.copyfile(source, target)
 
 
-# Copies being made by Warehouse.copy_ahead in this process: warehouse file -> (the copy's
-# identity of the warehouse, or None if it changed meanwhile; the copy's path).
+# Copies made by Warehouse.copy_ahead in this process: warehouse file -> (the copy's future,
+# whose result is the identity of the file copied, or None if it changed meanwhile; the copy).
 _COPIES_AHEAD: dict[Path, tuple[Future, Path]] = {}
 
 
