@@ -21,7 +21,8 @@
    Expectations). Steps run one process at a time on one dump after another; `newsdesk run` parses
    two dumps at a time.
    The raw read floor: `cat` of every page file of the folder dumps to /dev/null, in the same run
-   on the same (cached) files, against read + decode + parse of those dumps, and against a plain
+   on the same (cached) files, against read + decode + parse of those dumps (also printed with
+   the Parquet write that a partition run adds), and against a plain
    DuckDB SQL pipeline doing the same extraction on the same files (read_blob, the editions'
    publication regexes, title, body, ticker, written to Parquet).
 3. End to end: a real `newsdesk run` subprocess on a fresh warehouse and DAGSTER_HOME, checks
@@ -360,10 +361,12 @@ def step_read(corpus_dumps: Path, run: Path) -> None:
 def step_parse(corpus_dumps: Path, run: Path) -> None:
     """write_parsed_dump per dump, body languages left out (the next step adds them): read +
     decode (a batch ahead, in a thread), parse, write. Times the wait for the reader and
-    parse_pages within it."""
+    parse_pages within it; then the folder dumps again, parsed without the write."""
     import polars as pl
 
     import assets.parsed_dump as parsed_dump
+    from assets.dump_readers import DEFAULT_MAX_PAGE_BYTES
+    from assets.transforms.editions import load_editions
 
     timers = {"read": 0.0, "parse": 0.0}
     real_read_ahead, real_parse = parsed_dump._read_ahead, parsed_dump.parse_pages
@@ -403,7 +406,18 @@ def step_parse(corpus_dumps: Path, run: Path) -> None:
         stats["seconds"] += time.perf_counter() - dump_started
         for name in timers:
             stats[name] += timers[name] - before[name]
-    _child_result(seconds=time.perf_counter() - started, by_format=by_format)
+    seconds = time.perf_counter() - started
+    # The target's measure is read + decode + parse: the folder dumps once more, without the write.
+    editions, parse_only = load_editions(), 0.0
+    for dump in _dumps(corpus_dumps):
+        if dump.format == "folder":
+            dump_started = time.perf_counter()
+            for _ in parsed_dump._parsed_batches(dump, editions, 5000, DEFAULT_MAX_PAGE_BYTES):
+                pass
+            parse_only += time.perf_counter() - dump_started
+    if "folder" in by_format:
+        by_format["folder"]["seconds_without_write"] = parse_only
+    _child_result(seconds=seconds, by_format=by_format)
 
 
 def step_body_languages(corpus_dumps: Path, run: Path) -> None:
@@ -868,13 +882,16 @@ def _steps(corpus: Corpus, keep: bool) -> dict:
             print(f"  failed checks (warnings): {', '.join(outcome['failed'])}")
     folder = results["parse"]["by_format"].get("folder")
     if folder:
-        busy = folder["seconds"]
+        busy, parse_only = folder["seconds"], folder["seconds_without_write"]
         print(f"\nraw read floor: find <each folder dump> -name '*.txt' -print0 | xargs -0 cat > /dev/null")
         print(f"  cat: {floor['files']:,} files, {floor['bytes'] / 1e9:.2f} GB in {floor['seconds']:.1f} s "
               f"= {floor['bytes'] / 1e6 / floor['seconds']:,.0f} MB/s")
-        print(f"  read+decode+parse(+write) of those folder dumps, one process: {busy:.1f} s = "
-              f"{folder['bytes'] / 1e6 / busy:,.0f} MB/s = {floor['seconds'] / busy:.2f}x the cat floor (target >= 0.5x)")
-        results["floor_ratio"] = floor["seconds"] / busy
+        print(f"  read+decode+parse of those folder dumps, one process: {parse_only:.1f} s = "
+              f"{folder['bytes'] / 1e6 / parse_only:,.0f} MB/s = {floor['seconds'] / parse_only:.2f}x the cat floor (target >= 0.5x)")
+        print(f"  the same and the Parquet write (a partition run's work, languages aside): {busy:.1f} s = "
+              f"{folder['bytes'] / 1e6 / busy:,.0f} MB/s = {floor['seconds'] / busy:.2f}x the cat floor")
+        results["floor_ratio"] = floor["seconds"] / parse_only
+        results["floor_ratio_with_write"] = floor["seconds"] / busy
         plain = results["plain_duckdb"]
         print(f"  plain DuckDB SQL (read_blob + regexes, all cores) on those dumps: {plain['seconds']:.1f} s = "
               f"{plain['bytes'] / 1e6 / plain['seconds']:,.0f} MB/s = {floor['seconds'] / plain['seconds']:.2f}x the cat floor")
