@@ -27,6 +27,8 @@ from assets.transforms.editions import Edition
 # Longest suffix first, so "x.jsonl.gz" is not taken for a ".gz" of something else.
 DUMP_FORMATS = (".jsonl.zst", ".jsonl.gz", ".tar.gz", ".jsonl", ".parquet", ".zip")
 DEFAULT_MAX_PAGE_BYTES = 20 * 1024 * 1024
+# Pages per frame: what bounds a dump's memory, whatever its size.
+DEFAULT_BATCH_SIZE = 5000
 _DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})|(\d{8})")
 # Dagster refuses these in partition keys.
 _FORBIDDEN_IN_DUMP_ID = ("...", "\a", "\b", "\f", "\n", "\r", "\t", "\v", "\0")
@@ -137,7 +139,7 @@ def _as_dump(entry: Path) -> Dump | None:
 def read_dump(
     dump: Dump,
     editions: tuple[Edition, ...],
-    batch_size: int = 5000,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     max_page_bytes: int = DEFAULT_MAX_PAGE_BYTES,
 ) -> Iterator[pl.DataFrame]:
     """The dump's pages as frames of RECORD_SCHEMA, at most batch_size rows each, in dump order."""

@@ -15,7 +15,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from assets.dump_readers import DEFAULT_MAX_PAGE_BYTES, Dump, read_dump
+from assets.dump_readers import DEFAULT_BATCH_SIZE, DEFAULT_MAX_PAGE_BYTES, Dump, read_dump
 from assets.metadata import markdown_table, table_schema
 from assets.transforms.editions import load_editions
 from assets.transforms.language import identify_languages
@@ -55,7 +55,11 @@ class ParseReport:
 
 
 def write_parsed_dump(
-    dump: Dump, target: Path, batch_size: int = 5000, max_page_bytes: int = DEFAULT_MAX_PAGE_BYTES, log=None
+    dump: Dump,
+    target: Path,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    max_page_bytes: int = DEFAULT_MAX_PAGE_BYTES,
+    log=None,
 ) -> ParseReport:
     """Parse every page of a dump into one Parquet file at target, replacing it atomically:
     readers see the old file or the new one, never a half-written one."""

@@ -365,7 +365,7 @@ def step_parse(corpus_dumps: Path, run: Path) -> None:
     import polars as pl
 
     import assets.parsed_dump as parsed_dump
-    from assets.dump_readers import DEFAULT_MAX_PAGE_BYTES
+    from assets.dump_readers import DEFAULT_BATCH_SIZE, DEFAULT_MAX_PAGE_BYTES
     from assets.transforms.editions import load_editions
 
     timers = {"read": 0.0, "parse": 0.0}
@@ -412,7 +412,7 @@ def step_parse(corpus_dumps: Path, run: Path) -> None:
     for dump in _dumps(corpus_dumps):
         if dump.format == "folder":
             dump_started = time.perf_counter()
-            for _ in parsed_dump._parsed_batches(dump, editions, 5000, DEFAULT_MAX_PAGE_BYTES):
+            for _ in parsed_dump._parsed_batches(dump, editions, DEFAULT_BATCH_SIZE, DEFAULT_MAX_PAGE_BYTES):
                 pass
             parse_only += time.perf_counter() - dump_started
     if "folder" in by_format:

@@ -101,7 +101,13 @@ def build_warehouse_checks(suites: list[Suite]) -> list[dg.AssetChecksDefinition
     ) -> Iterator[dg.AssetCheckResult]:
         selected = context.selected_asset_check_keys
         to_run = [s for s in suites if any(_check_key(e) in selected for e in s.expectations)]
-        runs = run_suites(to_run, warehouse.portable_reader(), all_suites=suites, data_docs=data_docs_dir(), run_name=context.run.run_id)
+        runs = run_suites(
+            to_run,
+            warehouse.portable_reader(),
+            all_suites=suites,
+            data_docs=data_docs_dir(),
+            run_name=context.run.run_id,
+        )
         for run in runs:
             rows = "its query failed" if run.rows is None else f"{run.rows} rows"
             context.log.info(f"suite {run.suite.name}: {rows}, {run.seconds:.1f} s")
