@@ -1,26 +1,17 @@
 """The corpus report asset: one HTML page of charts over the warehouse, rebuilt on every publish."""
 
-import os
-from datetime import datetime, timezone
-
 import dagster as dg
 import polars as pl
 
-from assets.project import SQL_DIR
-from assets.publish import CONTRACT_TABLES
-from assets.transforms.report_html import SECTIONS, build_report_html
-from orchestration.automation import publish_after_dumps_change
-from orchestration.resources import Warehouse
-
-
-def report_path(warehouse: Warehouse):
-    return warehouse.file.with_name(warehouse.file.stem + "_report.html")
+from assets.automation import publish_after_dumps_change
+from assets.keys import CORPUS_REPORT, REPORTS_GROUP, TABLES
+from assets.resources import WarehouseResource
+from newsdesk.report import write_corpus_report
+from newsdesk.suites import load_suites
 
 
 def _date_problems(instance: dg.DagsterInstance) -> pl.DataFrame:
     """The failing counts of the date expectations, as the last check run recorded them."""
-    from orchestration.suites import load_suites
-
     keys = [
         dg.AssetCheckKey(dg.AssetKey(expectation.asset), expectation.check)
         for suite in load_suites()
@@ -46,8 +37,9 @@ def _date_problems(instance: dg.DagsterInstance) -> pl.DataFrame:
 
 
 @dg.asset(
-    deps=list(CONTRACT_TABLES),
-    group_name="reports",
+    key=CORPUS_REPORT,
+    deps=list(TABLES),
+    group_name=REPORTS_GROUP,
     kinds={"plotly", "html"},
     automation_condition=publish_after_dumps_change,
     description=(
@@ -57,22 +49,13 @@ def _date_problems(instance: dg.DagsterInstance) -> pl.DataFrame:
         "`newsdesk report` prints where it is."
     ),
 )
-def corpus_report(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
-    queries = {section: (SQL_DIR / "report" / f"{section}.sql") for section, _, _ in SECTIONS}
-    with warehouse.reader() as connection:
-        frames = {name: connection.sql(path.read_text(encoding="utf-8")).pl() for name, path in queries.items() if path.exists()}
-    frames["date_problems"] = _date_problems(context.instance)
-    generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    page = build_report_html(frames, "newsdesk corpus report", f"Warehouse {warehouse.file}, built {generated}.")
-    target = report_path(warehouse)
-    temporary = target.with_name(f".{target.name}.tmp")
-    temporary.write_text(page, encoding="utf-8")
-    os.replace(temporary, target)
+def corpus_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    path, charts, size = write_corpus_report(warehouse.warehouse, _date_problems(context.instance))
     return dg.MaterializeResult(
         metadata={
-            "report": dg.MetadataValue.path(str(target)),
-            "open": dg.MetadataValue.url(target.as_uri()),
-            "charts": [section for section, frame in frames.items() if frame.height],
-            "bytes": len(page.encode()),
+            "report": dg.MetadataValue.path(str(path)),
+            "open": dg.MetadataValue.url(path.as_uri()),
+            "charts": charts,
+            "bytes": size,
         }
     )

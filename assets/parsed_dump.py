@@ -1,213 +1,30 @@
 """The per-dump asset: read one dump, parse every page, write one partition file atomically."""
 
-
-import hashlib
-import os
-import queue
-import threading
-import time
-from collections import Counter, deque
-from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
-from pathlib import Path
-
 import dagster as dg
 import polars as pl
+import pydantic
 
-from assets.dump_readers import DEFAULT_BATCH_SIZE, DEFAULT_MAX_PAGE_BYTES, Dump, read_dump
+from assets.automation import retry_missing_dumps_daily
+from assets.keys import DUMP_SIGNATURE, INGEST_GROUP, PARSED_DUMP, ROW_COUNT
 from assets.metadata import markdown_table, table_schema
-from assets.transforms.editions import load_editions
-from assets.transforms.language import identify_languages
-from assets.transforms.parse import PARSED_SCHEMA, parse_pages
-from orchestration.automation import retry_missing_dumps_daily
-from orchestration.partitions import dumps_partitions
-from orchestration.resources import DumpsFolder, Warehouse
-
-# The partition file: the parsed pages, plus what the publish step needs from each page so that
-# it never reads every dump again: the body's length and language (an article's text is its
-# longest body, and its language that body's) and the ticker's headline ids (which replace the
-# headline keys they are hashed from).
-PART_SCHEMA = {
-    "dump_id": pl.String,
-    **{name: dtype for name, dtype in PARSED_SCHEMA.items() if name != "ticker_keys"},
-    "ticker_ids": pl.List(pl.String),
-    "body_length": pl.Int64,
-    "body_language": pl.String,
-    "body_language_score": pl.Float64,
-}
-# Batches read ahead of the parsers: reading (I/O and Python) and parsing (polars, outside the
-# GIL) overlap on two cores.
-_READ_AHEAD = 2
-# Batches of one dump parsed at once, unless NEWSDESK_PARSE_THREADS says otherwise (`newsdesk
-# run` says 1 when it parses as many dumps at once as there are cores).
-PARSE_THREADS_VARIABLE = "NEWSDESK_PARSE_THREADS"
-_PARSE_THREADS = 2
+from assets.partitions import dumps_partitions
+from assets.resources import DumpsFolder, WarehouseResource
+from newsdesk.parsing import DEFAULT_PARSE_THREADS, PART_SCHEMA, write_parsed_dump
 
 
-@dataclass
-class ParseReport:
-    pages: int = 0
-    bytes: int = 0
-    headline_sightings: int = 0
-    by_status: Counter = field(default_factory=Counter)
-    preview: pl.DataFrame | None = None
-
-
-def write_parsed_dump(
-    dump: Dump,
-    target: Path,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    max_page_bytes: int = DEFAULT_MAX_PAGE_BYTES,
-    log=None,
-) -> ParseReport:
-    """Parse every page of a dump into one Parquet file at target, replacing it atomically:
-    readers see the old file or the new one, never a half-written one."""
-    import pyarrow.parquet as pq
-
-    editions = load_editions()
-    report = ParseReport()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    started = time.monotonic()
-    schema = pl.DataFrame(schema=PART_SCHEMA).to_arrow().schema
-    try:
-        with pq.ParquetWriter(temporary, schema, compression="zstd", compression_level=1) as writer:
-            for parsed in _parsed_batches(dump, editions, batch_size, max_page_bytes):
-                writer.write_table(parsed.to_arrow().cast(schema))
-                report.pages += parsed.height
-                report.bytes += int(parsed["size_bytes"].sum() or 0)
-                report.headline_sightings += int(parsed["ticker"].list.len().sum() or 0)
-                report.by_status.update(dict(parsed["status"].value_counts().iter_rows()))
-                if report.preview is None:
-                    report.preview = parsed.filter(pl.col("status") == "ok").head(5)
-                if log is not None:
-                    elapsed = max(time.monotonic() - started, 1e-9)
-                    log(f"{dump.dump_id}: {report.pages} pages read, {report.pages / elapsed:,.0f} pages/s")
-        with open(temporary, "rb") as written:
-            os.fsync(written.fileno())
-        os.replace(temporary, target)
-    finally:
-        temporary.unlink(missing_ok=True)
-    return report
-
-
-def part_file_is_current(path: Path) -> bool:
-    """Whether a partition file exists and has every column this version writes (a file
-    written by an older version is parsed again rather than published)."""
-    import pyarrow.parquet as pq
-
-    try:
-        return set(PART_SCHEMA) <= set(pq.read_schema(path).names)
-    except (OSError, ValueError):
-        return False
-
-
-def with_publish_columns(parsed: pl.DataFrame) -> pl.DataFrame:
-    """The parsed pages with ticker_ids, body_length, body_language and body_language_score."""
-    return with_body_languages(
-        parsed.with_columns(ticker_ids=headline_ids(parsed["ticker_keys"]), body_length=pl.col("body").str.len_chars())
+class ParseConfig(dg.Config):
+    threads: int = pydantic.Field(
+        default=DEFAULT_PARSE_THREADS,
+        ge=1,
+        description="Batches of the dump parsed at once. One per core for a dump parsed alone; "
+        "`newsdesk run` gives each of its parallel runs its share of the cores.",
     )
-
-
-def headline_ids(ticker_keys: pl.Series) -> pl.Series:
-    """Each list of headline keys as headline ids: the first 16 hex digits of the key's MD5,
-    which the warehouse SQL computes as substr(md5(key), 1, 16). Tickers repeat from page to
-    page, so each distinct key is hashed once."""
-    keys = ticker_keys.explode().drop_nulls().unique()
-    ids = pl.Series([hashlib.md5(key.encode()).hexdigest()[:16] for key in keys], dtype=pl.String)
-    # Pages without a ticker are null lists, which list.eval would take a hundred times slower.
-    no_ticker = pl.lit([], dtype=pl.List(pl.String))
-    return ticker_keys.to_frame("keys").select(
-        pl.when(pl.col("keys").is_not_null()).then(
-            pl.col("keys")
-            .fill_null(no_ticker)
-            .list.eval(pl.element().replace_strict(keys, ids, return_dtype=pl.String))
-        )
-    )["keys"]
-
-
-def with_body_languages(parsed: pl.DataFrame) -> pl.DataFrame:
-    """The language of each kept page's body, with the page's edition as the prior: what the
-    article shows when this page holds its text. One call per edition, so that a body seen on
-    pages of two editions gets each edition's prior, as it would on its own."""
-    bodies = parsed.filter((pl.col("status") == "ok") & pl.col("body").is_not_null()).select("edition", "body")
-    found = [
-        identify_languages(group["body"], kind="article", editions=group["edition"]).select(
-            pl.lit(edition, pl.String).alias("edition"),
-            body="text",
-            body_language=pl.col("language").fill_null("und"),
-            body_language_score="language_score",
-        )
-        for (edition,), group in bodies.group_by("edition")
-    ]
-    schema = {"edition": pl.String, "body": pl.String, "body_language": pl.String, "body_language_score": pl.Float64}
-    languages = pl.concat(found) if found else pl.DataFrame(schema=schema)
-    kept = pl.col("status") == "ok"
-    return parsed.join(languages, on=["edition", "body"], how="left", maintain_order="left").with_columns(
-        body_language=pl.when(kept).then("body_language"), body_language_score=pl.when(kept).then("body_language_score")
-    )
-
-
-def _parsed_batches(dump: Dump, editions, batch_size: int, max_page_bytes: int) -> Iterator[pl.DataFrame]:
-    """The dump's pages as partition-file rows, batch by batch, in order. A thread reads ahead
-    and several batches are parsed at once (polars works outside the GIL), so that one dump
-    keeps the cores busy."""
-
-    def parse(records: pl.DataFrame) -> pl.DataFrame:
-        parsed = with_publish_columns(parse_pages(records, editions))
-        return parsed.with_columns(dump_id=pl.lit(dump.dump_id)).select(list(PART_SCHEMA))
-
-    threads = max(1, int(os.environ.get(PARSE_THREADS_VARIABLE) or _PARSE_THREADS))
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="parse") as pool:
-        in_flight: deque[Future] = deque()
-        for records in _read_ahead(read_dump(dump, editions, batch_size=batch_size, max_page_bytes=max_page_bytes)):
-            in_flight.append(pool.submit(parse, records))
-            if len(in_flight) == threads:
-                yield in_flight.popleft().result()
-        while in_flight:
-            yield in_flight.popleft().result()
-
-
-def _read_ahead(batches: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
-    """The batches, read by a thread up to _READ_AHEAD batches ahead; its errors are raised here."""
-    ahead: queue.Queue = queue.Queue(maxsize=_READ_AHEAD)
-    done = object()
-    stop = threading.Event()
-
-    def put(item) -> bool:
-        while not stop.is_set():
-            try:
-                ahead.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def read() -> None:
-        try:
-            for batch in batches:
-                if not put(batch):
-                    return
-            put(done)
-        except BaseException as error:  # handed to the consumer, raised in its thread
-            put(error)
-
-    reader = threading.Thread(target=read, name="read-ahead", daemon=True)
-    reader.start()
-    try:
-        while (item := ahead.get()) is not done:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        reader.join()
 
 
 @dg.asset(
+    key=PARSED_DUMP,
     partitions_def=dumps_partitions,
-    group_name="ingest",
+    group_name=INGEST_GROUP,
     kinds={"polars", "parquet"},
     automation_condition=retry_missing_dumps_daily,
     description=(
@@ -216,24 +33,28 @@ def _read_ahead(batches: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
         "headlines, written atomically to one Parquet partition file next to the warehouse."
     ),
 )
-def parsed_dump(context: dg.AssetExecutionContext, dumps: DumpsFolder, warehouse: Warehouse) -> dg.MaterializeResult:
+def parsed_dump(
+    context: dg.AssetExecutionContext, config: ParseConfig, dumps: DumpsFolder, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
     dump = dumps.dump(context.partition_key)
     signature = dump.signature  # before reading: a change during the read shows up next time
-    target = warehouse.part_path(dump.dump_id)
-    report = write_parsed_dump(dump, target, max_page_bytes=dumps.max_page_bytes, log=context.log.info)
+    target = warehouse.warehouse.part_path(dump.dump_id)
+    report = write_parsed_dump(
+        dump, target, max_page_bytes=dumps.max_page_bytes, threads=config.threads, log=context.log.info
+    )
     rejected = {status: count for status, count in report.by_status.items() if status != "ok"}
     context.log.info(f"{dump.dump_id}: {report.by_status.get('ok', 0)} pages kept, rejected {rejected or 'none'}")
     preview = report.preview if report.preview is not None else pl.DataFrame()
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": report.pages,
+            ROW_COUNT: report.pages,
             "dagster/column_schema": table_schema(PART_SCHEMA),
             "pages_kept": report.by_status.get("ok", 0),
             "pages_rejected": sum(rejected.values()),
             "rejected_by_reason": rejected,
             "headline_sightings": report.headline_sightings,
             "bytes_read": report.bytes,
-            "dump_signature": signature,
+            DUMP_SIGNATURE: signature,
             "partition_file": dg.MetadataValue.path(str(target)),
             "preview": dg.MetadataValue.md(
                 markdown_table(preview.select("page_id", "edition", "source", "title", "published_date"))

@@ -1,19 +1,18 @@
 """The warehouse asset: publish every dump's partition file into the DuckDB tables of the
-contract, in one step that alone writes the file (see assets/publish.py)."""
-
+contract, in one step that alone writes the file (see newsdesk/publish.py)."""
 
 import re
-from urllib.parse import unquote
 
 import dagster as dg
 import polars as pl
 
+from assets.automation import publish_after_dumps_change
+from assets.keys import PARSED_DUMP, ROW_COUNT, TABLES, WAREHOUSE_GROUP
 from assets.metadata import markdown_table, table_schema
-from assets.parsed_dump import parsed_dump
-from assets.project import read_sql
-from assets.publish import CONTRACT_TABLES, publish
-from orchestration.automation import publish_after_dumps_change
-from orchestration.resources import DumpsFolder, Warehouse
+from assets.resources import DumpsFolder, WarehouseResource
+from newsdesk.contents import warehouse_contents
+from newsdesk.project import read_sql
+from newsdesk.publish import publish, remove_unused_part_files
 
 
 def table_descriptions() -> dict[str, str]:
@@ -28,52 +27,52 @@ _DESCRIPTIONS = table_descriptions()
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
-            table,
-            deps=[parsed_dump],
-            group_name="warehouse",
+            key,
+            deps=[PARSED_DUMP],
+            group_name=WAREHOUSE_GROUP,
             kinds={"duckdb"},
-            description=_DESCRIPTIONS.get(table),
+            description=_DESCRIPTIONS.get(key.path[-1]),
             automation_condition=publish_after_dumps_change,
         )
-        for table in CONTRACT_TABLES
+        for key in TABLES
     ],
     can_subset=False,
 )
-def warehouse_tables(context: dg.AssetExecutionContext, dumps: DumpsFolder, warehouse: Warehouse):
-    present = {dump.dump_id for dump in dumps.listing().dumps}
-    part_files = {unquote(path.stem): path for path in sorted(warehouse.parts_dir.glob("*.parquet"))}
-    stale = {dump_id: path for dump_id, path in part_files.items() if dump_id not in present}
-    for dump_id in stale:
-        context.log.warning(f"dump {dump_id!r} is gone from {dumps.path}: its rows leave the warehouse")
-    with warehouse.writer() as connection:
-        report = publish(connection, {d: p for d, p in part_files.items() if d not in stale})
-        schemas = {table: _column_types(connection, table) for table in CONTRACT_TABLES}
-        pages_by_status = connection.execute(
-            "SELECT dump_id, status, count(*) FROM pages GROUP BY ALL ORDER BY ALL"
-        ).fetchall()
-        clusters = connection.execute("SELECT count(DISTINCT cluster_id) FROM headline_clusters").fetchall()[0][0]
-        previews = {table: connection.sql(f"SELECT * FROM {table} LIMIT 5").pl() for table in CONTRACT_TABLES}
-    for path in stale.values():
-        path.unlink(missing_ok=True)  # after the commit: a crash before it leaves the rows and the file
+def warehouse_tables(context: dg.AssetExecutionContext, dumps: DumpsFolder, warehouse: WarehouseResource):
+    store = warehouse.warehouse
+    part_files = {
+        dump.dump_id: store.part_path(dump.dump_id)
+        for dump in dumps.listing().dumps
+        if store.part_path(dump.dump_id).exists()
+    }
+    with store.writer() as connection:
+        report = publish(connection, part_files)
+        contents = warehouse_contents(connection)
+        schemas = {key: _column_types(connection, key.path[-1]) for key in TABLES}
+        previews = {key: connection.sql(f"SELECT * FROM {key.path[-1]} LIMIT 5").pl() for key in TABLES}
+    removed_files = remove_unused_part_files(store.parts_dir, part_files.values())  # after the commit
+    for dump_id in report.removed:
+        context.log.warning(f"dump {dump_id!r} is gone from {dumps.path}: its rows left the warehouse")
     context.log.info(
-        f"published {len(report.loaded)} dumps, removed {len(report.removed)}, "
-        f"{len(report.unchanged)} unchanged; rows: {report.row_counts}"
+        f"published {len(report.loaded)} dumps, removed {len(report.removed)} ({removed_files} partition files), "
+        f"{len(report.unchanged)} unchanged; rows: {contents.row_counts}"
     )
     extra = {
-        "pages": {"pages_by_dump_and_status": dg.MetadataValue.json([list(row) for row in pages_by_status])},
-        "headline_clusters": {"clusters": clusters},
+        "pages": {"pages_by_dump_and_status": dg.MetadataValue.json([list(row) for row in contents.pages_by_dump])},
+        "headline_clusters": {"clusters": contents.clusters},
     }
-    for table in CONTRACT_TABLES:
+    for key in TABLES:
+        table = key.path[-1]
         yield dg.MaterializeResult(
-            asset_key=table,
+            asset_key=key,
             metadata={
                 **extra.get(table, {}),
-                "dagster/row_count": report.row_counts[table],
-                "dagster/column_schema": table_schema(schemas[table]),
-                "warehouse": dg.MetadataValue.path(str(warehouse.file)),
+                ROW_COUNT: contents.row_counts[table],
+                "dagster/column_schema": table_schema(schemas[key]),
+                "warehouse": dg.MetadataValue.path(str(store.file)),
                 "dumps_loaded": report.loaded,
                 "dumps_removed": report.removed,
-                "preview": dg.MetadataValue.md(markdown_table(_short(previews[table]))),
+                "preview": dg.MetadataValue.md(markdown_table(_short(previews[key]))),
             },
         )
 

@@ -3,7 +3,7 @@
 Builds a synthetic warehouse with DuckDB SQL (generate_series) — by default 1,000,000
 articles, 1,050,000 pages (5% rejected), 200,000 headlines and 48 ticker sightings per page,
 the shape of the real crawls — then runs all suites of expectations/ through the same code
-the Dagster checks use (orchestration.gx_suites.run_suites, Data Docs included) and prints
+the Dagster checks use (newsdesk.gx_suites.run_suites, Data Docs included) and prints
 the time per suite, the total and the peak memory. The target: all suites in <= 60 s with
 <= 2 GB of extra memory.
 
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import re
 import resource
 import sys
 import tempfile
@@ -96,7 +95,8 @@ DROP TABLE numbers;
 def build_warehouse(path: Path, articles: int, ticker: int) -> None:
     import duckdb
 
-    from assets.project import read_sql
+    from newsdesk.project import read_sql
+    from newsdesk.sql import run_script
 
     pages = articles + articles // 20
     parameters = {
@@ -110,17 +110,10 @@ def build_warehouse(path: Path, articles: int, ticker: int) -> None:
     try:
         connection.execute(read_sql("schema.sql"))
         connection.execute(read_sql("publish/meta.sql"))
-        for statement in _statements(BUILD_SQL):
-            named = {k: v for k, v in parameters.items() if f"${k}" in statement}
-            connection.execute(statement, named or None)
+        run_script(connection, BUILD_SQL, **parameters)
         connection.execute("CHECKPOINT")
     finally:
         connection.close()
-
-
-def _statements(script: str) -> list[str]:
-    without_comments = re.sub(r"--[^\n]*", "", script)
-    return [statement.strip() for statement in without_comments.split(";") if statement.strip()]
 
 
 def _rss_mb() -> float:
@@ -156,9 +149,9 @@ def _bench(folder: Path, args: argparse.Namespace) -> int:
             return 1
         print(f"built {warehouse_file} ({warehouse_file.stat().st_size / 2**20:.0f} MB) in {time.perf_counter() - started:.1f} s")
 
-    from orchestration.gx_suites import run_suites
-    from orchestration.resources import Warehouse
-    from orchestration.suites import load_suites
+    from newsdesk.gx_suites import run_suites
+    from newsdesk.warehouse import Warehouse
+    from newsdesk.suites import load_suites
 
     warehouse = Warehouse(path=str(warehouse_file))
     with warehouse.reader() as connection:

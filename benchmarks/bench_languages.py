@@ -27,10 +27,10 @@ import polars as pl
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from assets.transforms import language, translations  # noqa: E402
-from assets.transforms.language import identify_languages  # noqa: E402
-from assets.transforms.near_duplicates import cluster_headlines  # noqa: E402
-from assets.transforms.translations import translation_candidates  # noqa: E402
+from newsdesk.transforms import language, translations  # noqa: E402
+from newsdesk.transforms.language import identify_languages  # noqa: E402
+from newsdesk.transforms.near_duplicates import cluster_headlines  # noqa: E402
+from newsdesk.transforms.translations import translation_candidates  # noqa: E402
 
 EVAL = ROOT / "benchmarks" / "eval"
 THROUGHPUT_HEADLINES = 100_000

@@ -56,12 +56,12 @@ import unicodedata
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from assets.transforms.editions import load_editions  # noqa: E402
+from newsdesk.files import part_file_name  # noqa: E402
+from newsdesk.transforms.editions import load_editions  # noqa: E402
 
 PYTHON = sys.executable
 NEWSDESK = Path(PYTHON).with_name("newsdesk")
@@ -84,7 +84,7 @@ SOURCES = {
     "ar": ["هسبريس", "اليوم 24", "الصباح", "المساء", "الأحداث المغربية", "العلم", "الشروق", "الخبر", "الأهرام", "المصري اليوم"],
     "en": ["Morocco World News", "Hespress English", "North Africa Post", "The Arab Weekly", "Al Arabiya English"],
 }
-# Publication line, boilerplate, footer and legacy code page of each edition: assets/editions.toml.
+# Publication line, boilerplate, footer and legacy code page of each edition: newsdesk/editions.toml.
 EDITIONS = {edition.code: edition for edition in load_editions()}
 RUBRICS = ["politique", "economie", "societe", "sport", "culture", "regions/oriental"]
 PREFIXES = {"fr": ["Maroc : ", "Vidéo. ", "Espagne : "], "es": ["Marruecos: ", "Vídeo. "], "en": ["Morocco: ", "Video: "],
@@ -336,14 +336,14 @@ def _child_result(**values) -> None:
 
 
 def _dumps(corpus_dumps: Path):
-    from assets.dump_readers import discover_dumps
+    from newsdesk.readers import discover_dumps
 
     return discover_dumps(corpus_dumps).dumps
 
 
 def step_read(corpus_dumps: Path, run: Path) -> None:
-    from assets.dump_readers import read_dump
-    from assets.transforms.editions import load_editions
+    from newsdesk.readers import read_dump
+    from newsdesk.transforms.editions import load_editions
 
     editions = load_editions()
     by_format: dict[str, dict] = {}
@@ -364,9 +364,9 @@ def step_parse(corpus_dumps: Path, run: Path) -> None:
     parse_pages within it; then the folder dumps again, parsed without the write."""
     import polars as pl
 
-    import assets.parsed_dump as parsed_dump
-    from assets.dump_readers import DEFAULT_BATCH_SIZE, DEFAULT_MAX_PAGE_BYTES
-    from assets.transforms.editions import load_editions
+    import newsdesk.parsing as parsed_dump
+    from newsdesk.readers import DEFAULT_BATCH_SIZE, DEFAULT_MAX_PAGE_BYTES
+    from newsdesk.transforms.editions import load_editions
 
     timers = {"read": 0.0, "parse": 0.0}
     real_read_ahead, real_parse = parsed_dump._read_ahead, parsed_dump.parse_pages
@@ -399,7 +399,7 @@ def step_parse(corpus_dumps: Path, run: Path) -> None:
     for dump in _dumps(corpus_dumps):
         before = dict(timers)
         dump_started = time.perf_counter()
-        report = parsed_dump.write_parsed_dump(dump, run / "warehouse.parts" / (quote(dump.dump_id, safe="") + ".parquet"))
+        report = parsed_dump.write_parsed_dump(dump, run / "warehouse.parts" / part_file_name(dump.dump_id))
         stats = by_format.setdefault(dump.format, {"pages": 0, "bytes": 0, "seconds": 0.0, "read": 0.0, "parse": 0.0})
         stats["pages"] += report.pages
         stats["bytes"] += report.bytes
@@ -412,7 +412,9 @@ def step_parse(corpus_dumps: Path, run: Path) -> None:
     for dump in _dumps(corpus_dumps):
         if dump.format == "folder":
             dump_started = time.perf_counter()
-            for _ in parsed_dump._parsed_batches(dump, editions, DEFAULT_BATCH_SIZE, DEFAULT_MAX_PAGE_BYTES):
+            for _ in parsed_dump._parsed_batches(
+                dump, editions, DEFAULT_BATCH_SIZE, DEFAULT_MAX_PAGE_BYTES, parsed_dump.DEFAULT_PARSE_THREADS
+            ):
                 pass
             parse_only += time.perf_counter() - dump_started
     if "folder" in by_format:
@@ -425,7 +427,7 @@ def step_body_languages(corpus_dumps: Path, run: Path) -> None:
     import polars as pl
     import pyarrow.parquet as pq
 
-    from assets.parsed_dump import PART_SCHEMA, with_body_languages
+    from newsdesk.parsing import PART_SCHEMA, with_body_languages
 
     schema = pl.DataFrame(schema=PART_SCHEMA).to_arrow().schema
     seconds, pages = 0.0, 0
@@ -446,8 +448,8 @@ def step_body_languages(corpus_dumps: Path, run: Path) -> None:
 def _publish_connection(run: Path):
     import duckdb
 
-    from assets.project import read_sql
-    from orchestration.resources import configure_connection
+    from newsdesk.project import read_sql
+    from newsdesk.warehouse import configure_connection
 
     connection = duckdb.connect(str(run / "warehouse.duckdb"))
     configure_connection(connection)
@@ -456,14 +458,18 @@ def _publish_connection(run: Path):
 
 
 def _part_files(run: Path) -> dict:
-    from urllib.parse import unquote
+    import pyarrow.parquet as pq
 
-    return {unquote(path.stem): path for path in sorted((run / "warehouse.parts").glob("*.parquet"))}
+    # Partition files are named by a digest of their dump_id, which is a column inside.
+    return {
+        pq.read_table(path, columns=["dump_id"]).column(0)[0].as_py(): path
+        for path in sorted((run / "warehouse.parts").glob("*.parquet"))
+    }
 
 
 def _in_transaction(run: Path, work) -> dict:
     """Run one stage of the publish on the step warehouse, in a transaction of its own."""
-    from assets.publish import run_sql_file
+    from newsdesk.publish import run_sql_file
 
     connection = _publish_connection(run)
     run_sql_file(connection, "publish/meta.sql")
@@ -478,7 +484,7 @@ def _in_transaction(run: Path, work) -> dict:
 
 
 def step_load(corpus_dumps: Path, run: Path) -> None:
-    from assets import publish
+    from newsdesk import publish
 
     def work(connection):
         report = publish.plan_publish(connection, _part_files(run))
@@ -489,20 +495,20 @@ def step_load(corpus_dumps: Path, run: Path) -> None:
 
 
 def step_dedup(corpus_dumps: Path, run: Path) -> None:
-    from assets import publish
+    from newsdesk import publish
 
     _child_result(**_in_transaction(run, lambda connection: publish.refresh_distinct_tables(connection, _part_files(run))))
 
 
 def step_headline_languages(corpus_dumps: Path, run: Path) -> None:
     """Headline languages, in the publish (article bodies are identified per dump)."""
-    from assets import annotate
+    from newsdesk import annotate
 
     _child_result(**_in_transaction(run, lambda c: {"new_texts": annotate.tag_headline_languages(c)}))
 
 
 def step_clustering(corpus_dumps: Path, run: Path) -> None:
-    from assets import annotate, publish
+    from newsdesk import annotate, publish
 
     def work(connection):
         annotate.link_duplicates(connection)
@@ -517,8 +523,8 @@ def step_checks(corpus_dumps: Path, run: Path) -> None:
 
     import duckdb
 
-    from orchestration.gx_suites import run_suites
-    from orchestration.suites import load_suites
+    from newsdesk.gx_suites import run_suites
+    from newsdesk.suites import load_suites
 
     @contextmanager
     def connect():
@@ -544,7 +550,7 @@ def step_plain_duckdb(corpus_dumps: Path, run: Path) -> None:
     DuckDB decides its own threads (all cores)."""
     import duckdb
 
-    from assets.transforms.editions import load_editions
+    from newsdesk.transforms.editions import load_editions
 
     folders = [dump for dump in _dumps(corpus_dumps) if dump.format == "folder"]
     editions = load_editions()
@@ -609,7 +615,7 @@ def run_child(step: str, corpus: Corpus, run: Path) -> dict:
 
 
 def _environment(run: Path) -> dict:
-    return {**os.environ, "NEWSDESK_DATA_DOCS": str(run / "data_docs"), "PYTHONPATH": str(ROOT)}
+    return {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
 # --- The raw read floor ---------------------------------------------------------------------------
@@ -705,7 +711,7 @@ def warm_page_cache(*paths: Path) -> float:
 
 
 def newsdesk_run(dumps: Path, e2e: Path, workers: int) -> dict:
-    env = {**os.environ, "DAGSTER_HOME": str(e2e / "dagster_home"), "NEWSDESK_DATA_DOCS": str(e2e / "data_docs")}
+    env = {**os.environ, "DAGSTER_HOME": str(e2e / "dagster_home")}
     command = [PYTHON, "-c", _RUSAGE_WRAPPER, str(NEWSDESK), "run", "--dumps", str(dumps),
                "--warehouse", str(e2e / "warehouse.duckdb"), "--workers", str(workers)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
@@ -768,7 +774,7 @@ def daemon_run(corpus: Corpus, work: Path, timeout: float = 3600) -> dict:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {**os.environ, "DAGSTER_HOME": str(work / "dagster_home"), "NEWSDESK_DATA_DOCS": str(work / "data_docs")}
+    env = {**os.environ, "DAGSTER_HOME": str(work / "dagster_home")}
     warehouse = work / "warehouse.duckdb"
     command = [str(NEWSDESK), "ui", "--port", str(port), "--dumps", str(corpus.dumps), "--warehouse", str(warehouse)]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -897,10 +903,10 @@ def _steps(corpus: Corpus, keep: bool) -> dict:
               f"{plain['bytes'] / 1e6 / plain['seconds']:,.0f} MB/s = {floor['seconds'] / plain['seconds']:.2f}x the cat floor")
     size_mb = (run / "warehouse.duckdb").stat().st_size / 1e6
     started = time.perf_counter()
-    from orchestration.resources import _durable_replace
+    from newsdesk.files import durable_replace
 
     shutil.copyfile(run / "warehouse.duckdb", run / "copy.duckdb")
-    _durable_replace(run / "copy.duckdb", run / "copy2.duckdb")
+    durable_replace(run / "copy.duckdb", run / "copy2.duckdb")
     copy_seconds = time.perf_counter() - started
     (run / "copy2.duckdb").unlink()
     print(f"publish-by-swap copy of the {size_mb:,.0f} MB warehouse (copy + fsync): {copy_seconds:.1f} s\n")

@@ -9,7 +9,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from assets.project import SAMPLE_DUMPS_DIR, VAR_DIR
+from newsdesk.project import DEFAULT_WAREHOUSE, SAMPLE_DUMPS_DIR, VAR_DIR
+from newsdesk.readers import DEFAULT_MAX_PAGE_BYTES
 
 DAGSTER_HOME = VAR_DIR / "dagster_home"
 
@@ -47,8 +48,6 @@ def console_main() -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from orchestration.resources import DEFAULT_WAREHOUSE
-
     parser = argparse.ArgumentParser(
         prog="newsdesk",
         description="Turn dumps of Maghress-family news pages into a DuckDB warehouse of articles and headlines.",
@@ -67,6 +66,14 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         default=Path(os.environ.get("NEWSDESK_DUMPS", SAMPLE_DUMPS_DIR)),
         help=f"the folder of dumps (default: $NEWSDESK_DUMPS or the bundled samples, {_shown(SAMPLE_DUMPS_DIR)})",
+    )
+    dumps.add_argument(
+        "--max-page-bytes",
+        type=_positive_int,
+        # A string default goes through `type` too: a bad $NEWSDESK_MAX_PAGE_BYTES is refused at start.
+        default=os.environ.get("NEWSDESK_MAX_PAGE_BYTES", str(DEFAULT_MAX_PAGE_BYTES)),
+        help="a page larger than this is rejected as too_large without being read "
+        f"(default: $NEWSDESK_MAX_PAGE_BYTES or {DEFAULT_MAX_PAGE_BYTES:,})",
     )
 
     run = commands.add_parser(
@@ -89,7 +96,8 @@ def _parser() -> argparse.ArgumentParser:
         "sql",
         parents=[warehouse],
         help="print the result of a SQL query on the warehouse",
-        description="Run one SQL query on the warehouse (read-only) and print its result.",
+        description="Run SQL on the warehouse (read-only) and print the result of its last statement; "
+        "statements are split as DuckDB splits them.",
     )
     sql.add_argument("query", help='the SQL, e.g. "SELECT edition, count(*) FROM articles GROUP BY 1"')
     sql.add_argument("--max-rows", type=int, default=100, help="rows to print at most (default: 100)")
@@ -125,11 +133,22 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def _configure_environment(dumps: Path, warehouse: Path) -> None:
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive number")
+    return value
+
+
+def _configure_environment(args: argparse.Namespace) -> None:
     """The Dagster definitions read their settings from the environment, in this process
     and in every process Dagster starts."""
-    os.environ["NEWSDESK_DUMPS"] = str(dumps.resolve())
-    os.environ["NEWSDESK_WAREHOUSE"] = str(warehouse.resolve())
+    from assets.resources import settings_environment
+
+    os.environ.update(settings_environment(args.dumps, args.warehouse, args.max_page_bytes))
     os.environ.setdefault("DAGSTER_HOME", str(DAGSTER_HOME))
     home = Path(os.environ["DAGSTER_HOME"])
     home.mkdir(parents=True, exist_ok=True)
@@ -138,15 +157,21 @@ def _configure_environment(dumps: Path, warehouse: Path) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from orchestration.pipeline import run_pipeline
+    import dagster as dg
+
+    from newsdesk.warehouse import Warehouse
+    from orchestration.runner import run_pipeline
     from orchestration.summary import print_summary
 
     if not args.dumps.is_dir():
         raise CliError(f"dumps folder not found: {args.dumps}")
     if args.warehouse.exists():
         _check_readable(args.warehouse)
-    _configure_environment(args.dumps, args.warehouse)
-    outcome = run_pipeline(progress=_progress_printer(), workers=args.workers)
+    _configure_environment(args)
+    with dg.DagsterInstance.get() as instance:
+        outcome = run_pipeline(
+            args.dumps, Warehouse(str(args.warehouse)), instance, workers=args.workers, progress=_progress_printer()
+        )
     print_summary(outcome)
     return 0 if outcome.succeeded else 1
 
@@ -171,11 +196,15 @@ def _progress_printer():
 def _sql(args: argparse.Namespace) -> int:
     import duckdb
 
-    from orchestration.resources import Warehouse, WarehouseUnavailable
+    from newsdesk.sql import statements
+    from newsdesk.warehouse import Warehouse, WarehouseUnavailable
 
     try:
-        with Warehouse(path=str(args.warehouse)).reader() as connection:
-            relation = connection.sql(args.query)
+        with Warehouse(str(args.warehouse)).reader() as connection:
+            *leading, last = statements(args.query) or [None]
+            for statement in leading:
+                connection.execute(statement).fetchall()
+            relation = connection.sql(last.query) if last is not None else None
             if relation is None:
                 return 0
             if args.csv:
@@ -190,10 +219,9 @@ def _sql(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from assets.corpus_report import report_path
-    from orchestration.resources import Warehouse
+    from newsdesk.warehouse import Warehouse
 
-    path = report_path(Warehouse(path=str(args.warehouse)))
+    path = Warehouse(str(args.warehouse)).report_path
     if not path.exists():
         raise CliError(f"no report at {path} yet: run `newsdesk run` first")
     print(path)
@@ -207,7 +235,7 @@ def _report(args: argparse.Namespace) -> int:
 def _ui(args: argparse.Namespace) -> int:
     if not args.dumps.is_dir():
         raise CliError(f"dumps folder not found: {args.dumps}")
-    _configure_environment(args.dumps, args.warehouse)
+    _configure_environment(args)
     dagster = Path(sys.executable).with_name("dagster")
     command = [str(dagster), "dev", "-m", "orchestration.definitions", "-h", "127.0.0.1", "-p", str(args.port)]
     print(f"Dagster UI on http://127.0.0.1:{args.port} (DAGSTER_HOME={os.environ['DAGSTER_HOME']}); Ctrl-C stops it.")

@@ -2,15 +2,14 @@
 
 import dagster as dg
 
+from assets.checks import warehouse_checks
 from assets.corpus_report import corpus_report
 from assets.parsed_dump import parsed_dump
+from assets.resources import resources_from_environment
 from assets.warehouse_tables import warehouse_tables
-from orchestration.automation import automation_sensor
-from orchestration.checks import warehouse_checks
 from orchestration.jobs import ingest_dump_job, publish_warehouse_job
-from orchestration.resources import resources_from_environment
 from orchestration.schedules import daily_publish_schedule
-from orchestration.sensors import dumps_folder_sensor
+from orchestration.sensors import automation_sensor, dumps_folder_sensor
 
 defs = dg.Definitions(
     assets=[parsed_dump, warehouse_tables, corpus_report],
@@ -20,3 +19,8 @@ defs = dg.Definitions(
     schedules=[daily_publish_schedule],
     resources=resources_from_environment(),
 )
+
+
+def job_named(name: str) -> dg.JobDefinition:
+    """A job of the definitions, for `dagster.build_reconstructable_job` (newsdesk run)."""
+    return defs.resolve_job_def(name)

@@ -1,20 +1,28 @@
+"""The two jobs. Whoever launches them (the daemon for the sensor, schedule and automation;
+`newsdesk run`; a user in the UI), a run executes in its own process, its steps one after
+another in that process: the ingest job has one step, and the publish job's steps depend on
+each other. Parallelism comes from runs of different dumps side by side."""
+
 import dagster as dg
 
-from orchestration.partitions import dumps_partitions
+from assets.keys import INGEST_GROUP, INGEST_JOB, PUBLISH_JOB, REPORTS_GROUP, WAREHOUSE_GROUP
+from assets.partitions import dumps_partitions
 
 # Parse one dump into its partition file; runs of different dumps can go in parallel.
 ingest_dump_job = dg.define_asset_job(
-    "ingest_dump",
-    selection=dg.AssetSelection.groups("ingest"),
+    INGEST_JOB,
+    selection=dg.AssetSelection.groups(INGEST_GROUP),
     partitions_def=dumps_partitions,
+    executor_def=dg.in_process_executor,
     description="Parse one dump (a partition) into its Parquet partition file.",
 )
 
 # Publish all partition files into the DuckDB warehouse (the only job that writes it), check
 # it, and rebuild the corpus report.
 publish_warehouse_job = dg.define_asset_job(
-    "publish_warehouse",
-    selection=dg.AssetSelection.groups("warehouse", "reports"),
+    PUBLISH_JOB,
+    selection=dg.AssetSelection.groups(WAREHOUSE_GROUP, REPORTS_GROUP),
+    executor_def=dg.in_process_executor,
     description="Load changed dumps into the warehouse, rebuild the distinct articles and headlines, "
     "run the checks and rebuild the corpus report.",
 )

@@ -1,6 +1,6 @@
 import dagster as dg
 
-from orchestration.automation import DAILY_CRON, TIMEZONE
+from assets.automation import DAILY_CRON, TIMEZONE
 from orchestration.jobs import publish_warehouse_job
 
 # Every morning the warehouse is published (changed dumps loaded, distinct tables rebuilt,

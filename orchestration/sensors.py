@@ -1,58 +1,61 @@
-"""The dumps-folder sensor: new dumps become partitions and runs; changed dumps run again once;
-dumps still being copied wait; removed dumps are reported and leave the warehouse."""
+"""The sensors the daemon ticks: the dumps folder (new dumps become partitions and runs;
+changed dumps run again once; dumps still being copied wait; removed dumps leave the
+warehouse), and the automation conditions of the assets."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import dagster as dg
 
+from assets.keys import DUMPS_PARTITIONS
+from assets.partitions import dumps_partitions, last_parses
+from assets.resources import DumpsFolder, WarehouseResource
+from newsdesk.parsing import part_file_is_current
+from newsdesk.work import DumpsWork, plan_dumps_work
 from orchestration.jobs import ingest_dump_job, publish_warehouse_job
-from orchestration.partitions import dumps_partitions, parsed_signature
-from orchestration.resources import DumpsFolder
 
 
 @dataclass
-class DumpsPlan:
-    """What one tick decides, from what it sees and what earlier ticks saw (the cursor)."""
+class DumpRuns:
+    """What one tick requests, from the work the dumps need and what earlier ticks saw."""
 
-    to_run: dict[str, str] = field(default_factory=dict)  # dump_id -> signature to parse
+    to_run: dict[str, str] = field(default_factory=dict)  # dump_id -> run key
     waiting: list[str] = field(default_factory=list)  # still changing between ticks
-    removed: list[str] = field(default_factory=list)  # partitions whose dump is gone
     cursor: dict = field(default_factory=dict)
 
 
 def plan_dump_runs(
-    seen_now: dict[str, tuple[str, bool]],
+    work: DumpsWork,
+    signatures: Mapping[str, str],
+    marked_complete: set[str],
+    last_parse_ids: Mapping[str, int],
     cursor: dict,
-    partitions: set[str],
-    parsed_signature=lambda dump_id: None,
-) -> DumpsPlan:
-    """seen_now: {dump_id: (signature, marked complete)}. cursor: {"seen": {dump_id: signature
-    at the last tick}, "requested": {dump_id: signature last requested}}. parsed_signature: the
-    signature recorded by the latest materialization of a partition, if any.
+) -> DumpRuns:
+    """Of the dumps that need parsing, the ones whose copy is complete: marked by _SUCCESS, or
+    unchanged since the previous tick. signatures: every dump in the folder now. cursor:
+    {"seen": {dump_id: signature at the last tick}, "requested": {dump_id: run key}}.
 
-    A dump runs when its signature differs from the one last requested or parsed, and it is
-    complete: marked by _SUCCESS, or unchanged since the previous tick (not mid-copy).
+    A run key joins the dump's signature with the id of its last parse: a dump is requested
+    once per content and per parse. A failed run is not requested again every tick (its
+    automation condition retries it daily); a dump that still needs work after a parse (its
+    partition file was deleted, say) is requested again.
     """
     last_seen = cursor.get("seen", {})
-    requested = dict(cursor.get("requested", {}))
-    plan = DumpsPlan(removed=sorted(partitions - set(seen_now)))
-    for dump_id, (signature, marked_complete) in seen_now.items():
-        if dump_id not in requested and dump_id in partitions:
-            requested[dump_id] = parsed_signature(dump_id)
-        if requested.get(dump_id) == signature:
+    requested = {d: key for d, key in cursor.get("requested", {}).items() if d in signatures}
+    runs = DumpRuns()
+    for dump_id, signature in work.to_parse.items():
+        run_key = f"{dump_id}@{signature}@{last_parse_ids.get(dump_id, 0)}"
+        if requested.get(dump_id) == run_key:
             continue
-        if marked_complete or last_seen.get(dump_id) == signature:
-            plan.to_run[dump_id] = signature
-            requested[dump_id] = signature
+        if dump_id in marked_complete or last_seen.get(dump_id) == signature:
+            runs.to_run[dump_id] = requested[dump_id] = run_key
         else:
-            plan.waiting.append(dump_id)
-    for dump_id in plan.removed:
-        requested.pop(dump_id, None)
-    plan.cursor = {"seen": {d: s for d, (s, _) in seen_now.items()}, "requested": requested}
-    return plan
+            runs.waiting.append(dump_id)
+    runs.cursor = {"seen": dict(signatures), "requested": requested}
+    return runs
 
 
 @dg.sensor(
@@ -63,32 +66,55 @@ def plan_dump_runs(
     "copy is complete (a _SUCCESS marker, or size and mtime stable across two ticks); parses a changed "
     "dump again once; reports a removed dump, deletes its partition and publishes without it.",
 )
-def dumps_folder_sensor(context: dg.SensorEvaluationContext, dumps: DumpsFolder) -> dg.SensorResult:
+def dumps_folder_sensor(
+    context: dg.SensorEvaluationContext, dumps: DumpsFolder, warehouse: WarehouseResource
+) -> dg.SensorResult:
     listing = dumps.listing()
-    seen_now = {dump.dump_id: (dump.signature, dump.is_marked_complete) for dump in listing.dumps}
-    partitions = set(context.instance.get_dynamic_partitions(dumps_partitions.name))
-    cursor = json.loads(context.cursor) if context.cursor else {}
-    plan = plan_dump_runs(seen_now, cursor, partitions, lambda dump_id: parsed_signature(context.instance, dump_id))
+    store = warehouse.warehouse
+    known = set(context.instance.get_dynamic_partitions(DUMPS_PARTITIONS))
+    parses = last_parses(context.instance, [dump.dump_id for dump in listing.dumps])
+    work = plan_dumps_work(
+        listing.dumps,
+        known,
+        {dump_id: parse.signature for dump_id, parse in parses.items()},
+        lambda dump_id: part_file_is_current(store.part_path(dump_id)),
+    )
+    runs = plan_dump_runs(
+        work,
+        {dump.dump_id: dump.signature for dump in listing.dumps},
+        {dump.dump_id for dump in listing.dumps if dump.is_marked_complete},
+        {dump_id: parse.event_id for dump_id, parse in parses.items()},
+        json.loads(context.cursor) if context.cursor else {},
+    )
 
     for name, reason in listing.skipped:
         context.log.warning(f"skipped {name}: {reason}")
-    if plan.waiting:
-        context.log.info(f"waiting for dumps still being written: {', '.join(plan.waiting)}")
-    for dump_id in plan.removed:
+    if runs.waiting:
+        context.log.info(f"waiting for dumps still being written: {', '.join(runs.waiting)}")
+    for dump_id in work.removed:
         context.log.warning(f"dump {dump_id!r} is gone from {dumps.path}: removing its partition and its rows")
 
     run_requests = [
-        dg.RunRequest(run_key=f"{dump_id}@{signature}", job_name=ingest_dump_job.name, partition_key=dump_id)
-        for dump_id, signature in plan.to_run.items()
+        dg.RunRequest(run_key=run_key, job_name=ingest_dump_job.name, partition_key=dump_id)
+        for dump_id, run_key in runs.to_run.items()
     ]
-    if plan.removed:
+    if work.removed:
         run_requests.append(dg.RunRequest(job_name=publish_warehouse_job.name))
-    new_partitions = [dump_id for dump_id in plan.to_run if dump_id not in partitions]
+    new_partitions = [dump_id for dump_id in runs.to_run if dump_id not in known]
     partition_requests = []
     if new_partitions:
         partition_requests.append(dumps_partitions.build_add_request(new_partitions))
-    if plan.removed:
-        partition_requests.append(dumps_partitions.build_delete_request(plan.removed))
+    if work.removed:
+        partition_requests.append(dumps_partitions.build_delete_request(work.removed))
     return dg.SensorResult(
-        run_requests=run_requests, dynamic_partitions_requests=partition_requests, cursor=json.dumps(plan.cursor)
+        run_requests=run_requests, dynamic_partitions_requests=partition_requests, cursor=json.dumps(runs.cursor)
     )
+
+
+automation_sensor = dg.AutomationConditionSensorDefinition(
+    "newsdesk_automation",
+    target=dg.AssetSelection.all(),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+    description="Publishes the warehouse after dump runs, and retries failed dumps daily.",
+)

@@ -5,31 +5,29 @@ from __future__ import annotations
 import sys
 from collections import defaultdict
 
-from orchestration.pipeline import PipelineOutcome
+from orchestration.runner import RunOutcome
 
 
-def print_summary(outcome: PipelineOutcome, out=sys.stdout) -> None:
+def print_summary(outcome: RunOutcome, out=sys.stdout) -> None:
     for name, reason in outcome.skipped:
         print(f"skipped {name}: {reason}", file=out)
     if outcome.unchanged:
         print(f"{len(outcome.unchanged)} dumps unchanged since their last parse: not parsed again", file=out)
     for dump_id in outcome.removed:
         print(f"removed {dump_id}: no longer in the dumps folder, its rows left the warehouse", file=out)
-    if outcome.tables:
-        _print_dumps(outcome.tables["pages"]["pages_by_dump_and_status"], out)
-        count = {table: metadata["dagster/row_count"] for table, metadata in outcome.tables.items()}
+    if outcome.contents is not None:
+        _print_dumps(outcome.contents.pages_by_dump, out)
+        count = outcome.contents.row_counts
         print(
             f"\n{count['pages']} pages, {count['articles']} distinct articles, {count['headlines']} distinct "
             f"headlines ({count['headline_sightings']} ticker sightings, "
-            f"{outcome.tables['headline_clusters']['clusters']} near-duplicate clusters)",
+            f"{outcome.contents.clusters} near-duplicate clusters)",
             file=out,
         )
     print(f"warehouse: {outcome.warehouse}", file=out)
     if outcome.checks_run:
-        from orchestration.checks import data_docs_index
-
         passed = outcome.checks_run - len(outcome.failed_checks)
-        print(f"checks: {passed} of {outcome.checks_run} passed; Data Docs: {data_docs_index()}", file=out)
+        print(f"checks: {passed} of {outcome.checks_run} passed; Data Docs: {outcome.data_docs}", file=out)
         for check in outcome.failed_checks:
             print(f"  failed {check}", file=out)
     if outcome.report:
@@ -40,7 +38,7 @@ def print_summary(outcome: PipelineOutcome, out=sys.stdout) -> None:
         print("the full error of each failed step is in the run's logs: `newsdesk ui`, then Runs", file=out)
 
 
-def _print_dumps(rows: list[list], out) -> None:
+def _print_dumps(rows: list[tuple[str, str, int]], out) -> None:
     kept: dict[str, int] = defaultdict(int)
     rejected: dict[str, dict[str, int]] = defaultdict(dict)
     for dump_id, status, count in rows:

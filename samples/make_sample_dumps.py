@@ -674,7 +674,7 @@ def build_tar_dump() -> list[dict]:
 
 
 def headline_key(text: str) -> str:
-    """The DESIGN.md identity of a headline: NFKC, whitespace collapse, case folding."""
+    """The identity of a headline (docs/contract.md): NFKC, whitespace collapse, case folding."""
     return " ".join(unicodedata.normalize("NFKC", text).split()).casefold()
 
 

@@ -1,5 +1,5 @@
 -- The warehouse contract: tables and columns that users' SQL depends on.
--- Add columns freely; never rename or drop the contract ones (see DESIGN.md).
+-- Add columns freely; never rename or drop the contract ones (docs/contract.md).
 
 -- One row per input page, kept (status = 'ok') or rejected (status = a reason code).
 CREATE TABLE IF NOT EXISTS pages (

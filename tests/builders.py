@@ -2,9 +2,9 @@
 
 import polars as pl
 
-from assets.dump_readers import RECORD_SCHEMA
-from assets.project import PROJECT_ROOT
-from assets.transforms.editions import load_editions
+from newsdesk.readers import RECORD_SCHEMA
+from newsdesk.project import PROJECT_ROOT
+from newsdesk.transforms.editions import load_editions
 
 REAL_PAGE = PROJECT_ROOT / "samples" / "real" / "000_944c1d705c4b9ef0.txt"
 TRUTH_FILE = PROJECT_ROOT / "samples" / "truth.jsonl"
@@ -55,3 +55,15 @@ def write_jsonl_dump(path, pages: int, variant: str = "") -> None:
         for i in range(pages):
             text = make_page(title=f"Article {i} {variant}".strip(), body=(f"Corps de l'article {i}.",) * 5, ticker=ticker)
             out.write(json.dumps({"id": f"p{i}", "text": text}) + "\n")
+
+
+def run_here(dumps, warehouse, workers: int = 1):
+    """`newsdesk run` without the command line: the runner, in this process, on the instance
+    of $DAGSTER_HOME (the definitions' settings must already point at dumps and warehouse)."""
+    import dagster as dg
+
+    from newsdesk.warehouse import Warehouse
+    from orchestration.runner import run_pipeline
+
+    with dg.DagsterInstance.get() as instance:
+        return run_pipeline(dumps, Warehouse(str(warehouse)), instance, workers=workers)

@@ -3,15 +3,10 @@ from pathlib import Path
 
 import pytest
 
-from assets.project import SAMPLE_DUMPS_DIR
-from assets.transforms.editions import load_editions
-from tests.builders import REAL_PAGE, TRUTH_FILE
-
-
-@pytest.fixture(autouse=True)
-def data_docs_in_tmp(tmp_path, monkeypatch):
-    """Great Expectations' Data Docs of every test go under its tmp_path, not the project's var/."""
-    monkeypatch.setenv("NEWSDESK_DATA_DOCS", str(tmp_path / "data_docs"))
+from assets.resources import settings_environment
+from newsdesk.project import SAMPLE_DUMPS_DIR
+from newsdesk.transforms.editions import load_editions
+from tests.builders import REAL_PAGE, TRUTH_FILE, run_here
 
 
 @pytest.fixture
@@ -39,8 +34,8 @@ def pipeline_env(tmp_path, dagster_home, monkeypatch):
 
     def configure(dumps: Path = SAMPLE_DUMPS_DIR) -> Path:
         warehouse = tmp_path / "warehouse.duckdb"
-        monkeypatch.setenv("NEWSDESK_DUMPS", str(dumps))
-        monkeypatch.setenv("NEWSDESK_WAREHOUSE", str(warehouse))
+        for name, value in settings_environment(dumps, warehouse).items():
+            monkeypatch.setenv(name, value)
         return warehouse
 
     return configure
@@ -50,16 +45,13 @@ def pipeline_env(tmp_path, dagster_home, monkeypatch):
 @pytest.fixture(scope="session")
 def built_samples(tmp_path_factory) -> dict[str, Path]:
     """The bundled samples built once through the real pipeline, for tests that only read."""
-    from orchestration.pipeline import run_pipeline
-
     root = tmp_path_factory.mktemp("samples")
     warehouse = root / "warehouse.duckdb"
     (root / "home").mkdir()
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DAGSTER_HOME", str(root / "home"))
-        patch.setenv("NEWSDESK_DUMPS", str(SAMPLE_DUMPS_DIR))
-        patch.setenv("NEWSDESK_WAREHOUSE", str(warehouse))
-        patch.setenv("NEWSDESK_DATA_DOCS", str(root / "data_docs"))
-        outcome = run_pipeline(workers=1)
+        for name, value in settings_environment(SAMPLE_DUMPS_DIR, warehouse).items():
+            patch.setenv(name, value)
+        outcome = run_here(SAMPLE_DUMPS_DIR, warehouse)
     assert outcome.succeeded, outcome.failures
-    return {"warehouse": warehouse, "report": Path(outcome.report), "data_docs": root / "data_docs"}
+    return {"warehouse": warehouse, "report": outcome.report, "data_docs": outcome.data_docs.parent}

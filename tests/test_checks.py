@@ -8,24 +8,20 @@ not re-published, so the hand-made tables stay as they are).
 
 import contextlib
 import dataclasses
-import json
-import os
-import subprocess
-import sys
 import textwrap
 
 import dagster as dg
 import duckdb
 import pytest
 
+from assets.checks import warehouse_checks
 from assets.parsed_dump import parsed_dump
-from assets.project import PROJECT_ROOT, VAR_DIR, read_sql
+from assets.resources import DumpsFolder, WarehouseResource
 from assets.warehouse_tables import warehouse_tables
-from orchestration.checks import warehouse_checks
-from orchestration.gx_suites import run_suites
+from newsdesk.gx_suites import run_suites
+from newsdesk.project import read_sql
+from newsdesk.suites import SuiteError, load_suites
 from orchestration.jobs import publish_warehouse_job
-from orchestration.resources import DumpsFolder, Warehouse
-from orchestration.suites import SuiteError, data_docs_index, load_suites
 
 # Kept pages p1-p4 (one per edition), a rejected p5. Edges that must pass: p2 is published one
 # day after its crawl (the slack), p3 on the date floor itself. Headline h1 is on a French and
@@ -104,11 +100,10 @@ FAILURES = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def data_docs(tmp_path, monkeypatch):
-    folder = tmp_path / "data_docs"
-    monkeypatch.setenv("NEWSDESK_DATA_DOCS", str(folder))
-    return folder
+@pytest.fixture
+def data_docs(tmp_path):
+    """The Data Docs of the warehouse tmp_path / "w.duckdb"."""
+    return tmp_path / "w_data_docs"
 
 
 def build_warehouse(path, *statements: str):
@@ -124,7 +119,7 @@ def build_warehouse(path, *statements: str):
     return path
 
 
-def run_checks(warehouse, checks=None):
+def run_checks(warehouse, checks=None, data_docs=False):
     """Execute the asset checks (all, or the given (asset, check) pairs) on the warehouse file;
     the run's result and its check evaluations by (asset, check)."""
     selection = (
@@ -135,7 +130,10 @@ def run_checks(warehouse, checks=None):
     result = dg.materialize(
         [warehouse_tables, *warehouse_checks],
         selection=selection,
-        resources={"warehouse": Warehouse(path=str(warehouse)), "dumps": DumpsFolder(path=str(warehouse.parent))},
+        resources={
+            "warehouse": WarehouseResource(path=str(warehouse), data_docs=data_docs),
+            "dumps": DumpsFolder(path=str(warehouse.parent)),
+        },
         raise_on_error=False,
     )
     evaluations = {(e.asset_key.to_user_string(), e.check_name): e for e in result.get_asset_check_evaluations()}
@@ -147,7 +145,7 @@ def meta(evaluation) -> dict:
 
 
 def test_a_clean_warehouse_passes_every_expectation(tmp_path, data_docs):
-    result, evaluations = run_checks(build_warehouse(tmp_path / "w.duckdb"))
+    result, evaluations = run_checks(build_warehouse(tmp_path / "w.duckdb"), data_docs=True)
     assert result.success
     assert set(evaluations) == ALL_CHECKS
     failed = {key: evaluation.description for key, evaluation in evaluations.items() if not evaluation.passed}
@@ -207,7 +205,7 @@ def test_the_publish_job_runs_the_checks(tmp_path, pipeline_env):
         assets=[parsed_dump, warehouse_tables],
         asset_checks=warehouse_checks,
         jobs=[publish_warehouse_job],
-        resources={"dumps": DumpsFolder(path=str(dumps)), "warehouse": Warehouse(path=str(warehouse))},
+        resources={"dumps": DumpsFolder(path=str(dumps)), "warehouse": WarehouseResource(path=str(warehouse))},
     )
     result = defs.resolve_job_def("publish_warehouse").execute_in_process(raise_on_error=False)
     assert result.success
@@ -236,17 +234,12 @@ def test_suite_files_are_checked_when_loaded(tmp_path):
         load_suites(tmp_path)
 
 
-def test_data_docs_live_under_var_unless_configured(monkeypatch, tmp_path):
-    monkeypatch.delenv("NEWSDESK_DATA_DOCS")
-    assert data_docs_index() == VAR_DIR / "data_docs" / "index.html"
-    monkeypatch.setenv("NEWSDESK_DATA_DOCS", str(tmp_path / "docs"))
-    assert data_docs_index() == tmp_path / "docs" / "index.html"
-
-
-def test_loading_the_definitions_does_not_import_great_expectations():
-    code = "import sys, orchestration.definitions; sys.exit('great_expectations' in sys.modules)"
-    completed = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, env=os.environ | {"PYTHONPATH": str(PROJECT_ROOT)})
-    assert completed.returncode == 0, "importing orchestration.definitions imported great_expectations"
+def test_each_warehouse_has_its_own_data_docs(tmp_path):
+    _, first = run_checks(build_warehouse(tmp_path / "one.duckdb"), data_docs=True)
+    _, second = run_checks(build_warehouse(tmp_path / "two.duckdb"), data_docs=True)
+    assert meta(first[("pages", "status_known")])["data_docs"] == str(tmp_path / "one_data_docs" / "index.html")
+    assert meta(second[("pages", "status_known")])["data_docs"] == str(tmp_path / "two_data_docs" / "index.html")
+    assert (tmp_path / "one_data_docs" / "index.html").is_file() and (tmp_path / "two_data_docs" / "index.html").is_file()
 
 
 
@@ -274,39 +267,3 @@ def test_suites_keep_their_order_and_a_failed_query_fails_only_its_suite(tmp_pat
     assert [run.rows for run in runs] == [5, None, 5]
     assert all(outcome.passed for run in (runs[0], runs[2]) for outcome in run.outcomes)
     assert all("no_such_column" in outcome.error for outcome in runs[1].outcomes)
-
-
-VALIDATION_PROCESS_PROBE = """
-import json, os, signal, sys
-from orchestration import gx_suites
-from orchestration.resources import Warehouse
-from orchestration.suites import load_suites
-
-def outcomes(runs):
-    return [[run.suite.name, [[o.expectation.check, o.passed, o.unexpected_count] for o in run.outcomes]] for run in runs]
-
-suites = load_suites()
-connect = Warehouse(path=sys.argv[1], lock_timeout_seconds=60.0, duckdb_memory_limit="1GB").portable_reader()
-with gx_suites.validation_process():
-    there = gx_suites.run_suites(suites, connect)
-    imported_here = "great_expectations" in sys.modules
-    os.kill(gx_suites._validator.submit(os.getpid).result(), signal.SIGKILL)
-    after_its_death = gx_suites.run_suites(suites, connect)
-print(json.dumps({"imported_here": imported_here, "there": outcomes(there), "after": outcomes(after_its_death)}))
-"""
-
-
-def test_the_validation_process_gives_the_same_results_and_its_death_is_survived(tmp_path):
-    """Inside validation_process() the suites run in a separate process (GX is never imported
-    here); if that process dies, they run here instead, with the same outcomes."""
-    warehouse = build_warehouse(tmp_path / "w.duckdb", "UPDATE pages SET status = 'weird' WHERE page_id = 'p5'")
-    completed = subprocess.run(
-        [sys.executable, "-c", VALIDATION_PROCESS_PROBE, str(warehouse)],
-        cwd=PROJECT_ROOT, env=os.environ | {"PYTHONPATH": str(PROJECT_ROOT)}, capture_output=True, text=True, timeout=300,
-    )
-    assert completed.returncode == 0, completed.stderr
-    seen = json.loads(completed.stdout.strip().splitlines()[-1])
-    assert seen["imported_here"] is False
-    assert seen["there"] == seen["after"]
-    [pages] = [checks for name, checks in seen["there"] if name == "pages"]
-    assert ["status_known", False, 1] in pages

@@ -1,6 +1,6 @@
 import pytest
 
-from assets.transforms.decode import decode_page
+from newsdesk.transforms.decode import decode_page
 from tests.builders import make_page
 
 FRENCH = make_page("fr", title="Élections à Fès : l'été s'achève")

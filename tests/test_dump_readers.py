@@ -8,8 +8,8 @@ from datetime import date
 import polars as pl
 import pytest
 
-from assets.dump_readers import DUMP_FORMATS, discover_dumps, read_dump
-from assets.project import SAMPLE_DUMPS_DIR
+from newsdesk.readers import DUMP_FORMATS, discover_dumps, read_dump
+from newsdesk.project import SAMPLE_DUMPS_DIR
 from tests.builders import make_page
 
 PAGE = make_page()

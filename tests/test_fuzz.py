@@ -4,13 +4,14 @@ built from random field values parse back to those values."""
 from datetime import date
 
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assets.transforms.decode import decode_page
-from assets.transforms.editions import load_editions
-from assets.transforms.parse import TICKER_SEPARATOR, parse_pages
-from assets.transforms.text_keys import identity_key
+from newsdesk.transforms.decode import decode_page
+from newsdesk.transforms.editions import load_editions
+from newsdesk.transforms.parse import TICKER_SEPARATOR, parse_pages
+from newsdesk.transforms.text_keys import identity_key
 from tests.builders import make_page, records
 
 EDITIONS = load_editions()
@@ -33,6 +34,7 @@ def decoded_records(pages: list[bytes]) -> pl.DataFrame:
     )
 
 
+@pytest.mark.slow  # hundreds of generated dumps
 @FUZZ
 @given(st.lists(st.binary(max_size=400), min_size=1, max_size=8))
 def test_arbitrary_bytes_give_exactly_one_row_per_page(pages):
@@ -42,6 +44,7 @@ def test_arbitrary_bytes_give_exactly_one_row_per_page(pages):
     assert parsed["status"].null_count() == 0
 
 
+@pytest.mark.slow  # hundreds of generated dumps
 @FUZZ
 @given(st.lists(st.text(max_size=300), min_size=1, max_size=8))
 def test_arbitrary_text_gives_exactly_one_row_per_page(texts):
@@ -63,6 +66,7 @@ def _not_template_line(text: str) -> bool:
     return text not in boilerplate and not any(text.startswith(m) for m in markers)
 
 
+@pytest.mark.slow  # hundreds of generated dumps
 @FUZZ
 @given(
     edition=st.sampled_from(["fr", "es", "ar", "en"]),

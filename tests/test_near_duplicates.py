@@ -3,9 +3,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assets.transforms.headline_matching import matching_key
-from assets.transforms.near_duplicates import cluster_headlines
-from assets.transforms.translations import translation_candidates
+from newsdesk.transforms.headline_matching import matching_key
+from newsdesk.transforms.near_duplicates import cluster_headlines
+from newsdesk.transforms.translations import translation_candidates
 
 
 def key(text: str) -> str:

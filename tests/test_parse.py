@@ -1,11 +1,12 @@
+import hashlib
 from datetime import date
 
 import polars as pl
 import pytest
 
-from assets.transforms.decode import decode_page
-from assets.transforms.editions import load_editions
-from assets.transforms.parse import parse_pages
+from newsdesk.transforms.decode import decode_page
+from newsdesk.transforms.editions import load_editions
+from newsdesk.transforms.parse import parse_pages
 from tests.builders import REAL_PAGE, make_page, records
 
 
@@ -32,10 +33,11 @@ def test_real_page_parses_to_its_fields(editions):
     assert page["body"].count("\n") == 7  # eight paragraphs, blank lines dropped
 
 
-def test_the_shared_real_page_is_the_bundled_one():
-    shared = REAL_PAGE.parents[3] / "shared" / "samples" / REAL_PAGE.name
-    if shared.exists():
-        assert shared.read_bytes() == REAL_PAGE.read_bytes()
+def test_the_bundled_real_page_is_the_design_sample_byte_for_byte():
+    # The SHA-256 of shared/samples/000_944c1d705c4b9ef0.txt, the page the design describes.
+    assert hashlib.sha256(REAL_PAGE.read_bytes()).hexdigest() == (
+        "29f235c26ccc063d6294b7c024fbb8900745cfdf16b9a169dd7c263752baba7b"
+    )
 
 
 @pytest.mark.parametrize("edition", ["fr", "es", "ar", "en"])

@@ -8,9 +8,11 @@ import duckdb
 import polars as pl
 import pytest
 
-from assets.project import SAMPLE_DUMPS_DIR
-from assets.transforms.text_keys import identity_key
-from orchestration.pipeline import run_pipeline
+from newsdesk.project import SAMPLE_DUMPS_DIR
+from newsdesk.transforms.text_keys import identity_key
+from tests.builders import run_here
+
+pytestmark = pytest.mark.slow  # end to end: real runs of the whole pipeline
 
 FIELDS = ("crawl_date", "status", "edition", "source", "title", "published_raw", "published_date")
 
@@ -32,7 +34,7 @@ def headline_ids(texts: list[str]) -> list[str]:
 @pytest.fixture
 def sample_warehouse(pipeline_env):
     warehouse = pipeline_env(SAMPLE_DUMPS_DIR)
-    outcome = run_pipeline()
+    outcome = run_here(SAMPLE_DUMPS_DIR, warehouse)
     assert outcome.succeeded, outcome.failures
     return warehouse
 
@@ -82,7 +84,7 @@ def test_distinct_articles_and_headlines_span_dumps(sample_warehouse):
 
 def test_running_twice_leaves_the_same_tables(sample_warehouse):
     before = snapshot(sample_warehouse)
-    assert run_pipeline().succeeded
+    assert run_here(SAMPLE_DUMPS_DIR, sample_warehouse).succeeded
     assert snapshot(sample_warehouse) == before
 
 
@@ -90,7 +92,7 @@ def test_rematerializing_one_dump_replaces_its_rows(pipeline_env, tmp_path):
     dumps = tmp_path / "dumps"
     shutil.copytree(SAMPLE_DUMPS_DIR, dumps)
     warehouse = pipeline_env(dumps)
-    assert run_pipeline().succeeded
+    assert run_here(dumps, warehouse).succeeded
     before = snapshot(warehouse)
 
     from orchestration.definitions import defs
@@ -103,7 +105,7 @@ def test_rematerializing_one_dump_replaces_its_rows(pipeline_env, tmp_path):
 
     # A dump that disappears takes its rows and its partition with it.
     (dumps / "turess-es-2026-02-20.jsonl").unlink()
-    outcome = run_pipeline()
+    outcome = run_here(dumps, warehouse)
     assert outcome.succeeded and outcome.removed == ["turess-es-2026-02-20"]
     after = snapshot(warehouse)
     assert not [row for row in after["pages"] if row[0] == "turess-es-2026-02-20"]
@@ -116,7 +118,7 @@ def test_a_broken_dump_fails_its_step_and_keeps_the_others(pipeline_env, tmp_pat
     shutil.copytree(SAMPLE_DUMPS_DIR, dumps)
     (dumps / "broken-2026-03-01.parquet").write_bytes(b"PAR1 this is not parquet")
     warehouse = pipeline_env(dumps)
-    outcome = run_pipeline()
+    outcome = run_here(dumps, warehouse)
     assert list(outcome.failures) == ["parse broken-2026-03-01"]
     with duckdb.connect(str(warehouse), read_only=True) as connection:
         assert connection.execute("SELECT count(DISTINCT dump_id) FROM pages").fetchone() == (7,)

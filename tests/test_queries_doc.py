@@ -5,6 +5,8 @@ import pytest
 
 from docs.render_queries import DOC, queries, render
 
+pytestmark = pytest.mark.slow  # end to end: real runs of the whole pipeline
+
 QUERIES = queries(DOC.read_text(encoding="utf-8"))
 
 

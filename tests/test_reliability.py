@@ -11,7 +11,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from assets.resources import settings_environment
 from tests.builders import make_page, write_jsonl_dump
+
+pytestmark = pytest.mark.slow  # end to end: real runs of the whole pipeline
 
 NEWSDESK = Path(sys.executable).with_name("newsdesk")
 TABLES = ("pages", "articles", "headline_sightings", "headlines", "headline_clusters")
@@ -25,7 +28,23 @@ def snapshot(warehouse: Path) -> dict:
 def start_run(dumps: Path, warehouse: Path, home: Path) -> subprocess.Popen:
     env = {**os.environ, "DAGSTER_HOME": str(home)}
     args = [str(NEWSDESK), "run", "--dumps", str(dumps), "--warehouse", str(warehouse)]
-    return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # In a session of its own: the test can tell whether any process of the run outlives it.
+    return subprocess.Popen(
+        args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+
+
+def processes_left(group: int, patience: float = 30) -> bool:
+    """Whether a process of the group is still alive after `patience` seconds."""
+    deadline = time.monotonic() + patience
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return False
+        time.sleep(0.1)
+    os.killpg(group, signal.SIGKILL)  # leave nothing behind on the machine that runs the tests
+    return True
 
 
 def run(dumps: Path, warehouse: Path, home: Path) -> str:
@@ -93,63 +112,15 @@ def test_a_killed_run_leaves_the_old_or_the_new_warehouse_and_the_next_run_compl
         assert wait_for_file(tmp_path, ".w.duckdb.draft", process)
     else:
         time.sleep(2)
-    process.send_signal(signal.SIGKILL)
+    process.send_signal(signal.SIGKILL)  # the main process alone: its run workers must follow it
     process.wait()
+    assert not processes_left(process.pid)
 
     assert snapshot(warehouse) in (expected["before"], expected["after"])
     run(dumps, warehouse, home)
     assert snapshot(warehouse) == expected["after"]
-    assert not [path.name for path in tmp_path.glob(".w.duckdb*")]  # no draft or copy ahead left
-
-
-OTHER_WRITER = """
-import sys
-from orchestration.resources import Warehouse
-with Warehouse(path=sys.argv[1]).writer() as connection:
-    connection.execute("INSERT INTO t VALUES (3)")
-"""
-
-
-def test_a_publish_starts_from_the_copy_made_ahead_unless_the_warehouse_changed_meanwhile(tmp_path):
-    from orchestration.resources import Warehouse
-
-    warehouse = Warehouse(path=str(tmp_path / "w.duckdb"))
-
-    def values() -> list[int]:
-        with warehouse.reader() as connection:
-            return [row[0] for row in connection.execute("SELECT v FROM t ORDER BY v").fetchall()]
-
-    with warehouse.writer() as connection:
-        connection.execute("CREATE TABLE t AS SELECT 1 AS v")
-    with warehouse.copy_ahead():
-        with warehouse.writer() as connection:
-            connection.execute("INSERT INTO t VALUES (2)")
-    assert values() == [1, 2]
-    with warehouse.copy_ahead():  # another process publishes meanwhile: a new file
-        subprocess.run([sys.executable, "-c", OTHER_WRITER, warehouse.path], check=True, cwd=Path(__file__).parents[1])
-        with warehouse.writer() as connection:
-            connection.execute("INSERT INTO t VALUES (4)")
-    assert values() == [1, 2, 3, 4]
-    with warehouse.copy_ahead():  # a user's session writes the file in place meanwhile
-        with duckdb.connect(str(warehouse.file)) as connection:
-            connection.execute("INSERT INTO t VALUES (5)")
-        with warehouse.writer() as connection:
-            connection.execute("INSERT INTO t VALUES (6)")
-    assert values() == [1, 2, 3, 4, 5, 6]
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["w.duckdb", "w.duckdb.lock"]
-
-
-def test_a_copy_ahead_left_by_a_killed_process_is_deleted(tmp_path):
-    from orchestration.resources import Warehouse
-
-    warehouse = Warehouse(path=str(tmp_path / "w.duckdb"))
-    with warehouse.writer() as connection:
-        connection.execute("CREATE TABLE t AS SELECT 1 AS v")
-    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    orphan = tmp_path / f".w.duckdb.ahead-{finished.stdout.strip()}"
-    orphan.write_bytes(b"half a copy")
-    with warehouse.copy_ahead():
-        assert not orphan.exists()
+    assert not [path.name for path in tmp_path.glob(".w.duckdb*")]  # no draft left
+    assert not [path.name for path in (tmp_path / "w.parts").glob(".*")]  # nor a half-written partition file
 
 
 READER = """
@@ -235,7 +206,7 @@ def test_a_dumps_folder_that_vanishes_fails_the_publish_and_keeps_the_warehouse(
     _, expected = corpus
     dumps, warehouse, home = warehouse_in_state(corpus, tmp_path, "before")
     dumps.rename(tmp_path / "elsewhere")  # as if the network share went away mid-run
-    env = {**os.environ, "DAGSTER_HOME": str(home), "NEWSDESK_DUMPS": str(dumps), "NEWSDESK_WAREHOUSE": str(warehouse)}
+    env = {**os.environ, "DAGSTER_HOME": str(home), **settings_environment(dumps, warehouse)}
     probe = "from orchestration.definitions import defs; import dagster as dg, sys; " + (
         "r = defs.resolve_job_def('publish_warehouse').execute_in_process(instance=dg.DagsterInstance.get(), "
         "raise_on_error=False); sys.exit(0 if not r.success else 1)"

@@ -5,8 +5,10 @@ import re
 import duckdb
 import pytest
 
-from assets.project import SQL_DIR
-from assets.transforms.report_html import SECTIONS
+from newsdesk.project import SQL_DIR
+from newsdesk.transforms.report_html import SECTIONS
+
+pytestmark = pytest.mark.slow  # end to end: real runs of the whole pipeline
 
 VIEWS = re.findall(r"CREATE OR REPLACE VIEW (\w+)", (SQL_DIR / "views.sql").read_text())
 
@@ -54,15 +56,16 @@ def test_cross_edition_stories_join_translations_but_not_swapped_roles(built_sam
         assert len(fire) == 1  # French, Spanish, Arabic and English versions in one story
         assert next(langs for sample, langs in stories if "Catalogne" in " | ".join(sample)) == ["ar", "en", "es", "fr"]
         wydad = connection.execute(
-            "SELECT count(DISTINCT st.story_id) FROM headline_stories st JOIN headlines h USING (headline_id) "
-            "WHERE h.text LIKE '%Wydad bat le Raja%' OR h.text LIKE '%Raja bat le Wydad%'"
-        ).fetchall()[0][0]
+            "SELECT count(*) FILTER (text LIKE '%Wydad bat le Raja%'), count(*) FILTER (text LIKE '%Raja bat le Wydad%') "
+            "FROM headlines"
+        ).fetchone()
         together = connection.execute(
             """SELECT count(*) FROM headline_stories a JOIN headline_stories b USING (story_id)
                JOIN headlines ha ON ha.headline_id = a.headline_id JOIN headlines hb ON hb.headline_id = b.headline_id
                WHERE ha.text LIKE '%Wydad bat le Raja%' AND hb.text LIKE '%Raja bat le Wydad%'"""
         ).fetchall()[0][0]
-        assert together == 0 and wydad <= 2
+        assert wydad[0] >= 1 and wydad[1] >= 1  # both headlines are in the warehouse...
+        assert together == 0  # ...and never in the same story
 
 
 def test_newsdesk_report_prints_where_the_report_is(built_samples, capsys):

@@ -5,9 +5,11 @@ import shutil
 import dagster as dg
 import pytest
 
-from assets.project import SAMPLE_DUMPS_DIR
+from assets.resources import DumpsFolder, WarehouseResource
+from newsdesk.project import SAMPLE_DUMPS_DIR
+from newsdesk.readers import discover_dumps
+from newsdesk.work import plan_dumps_work
 from orchestration.definitions import defs
-from orchestration.resources import DumpsFolder
 from orchestration.sensors import dumps_folder_sensor, plan_dump_runs
 
 
@@ -18,9 +20,11 @@ def instance():
 
 
 def tick(instance, folder, cursor=None) -> dg.SensorResult:
-    context = dg.build_sensor_context(
-        instance=instance, cursor=cursor, resources={"dumps": DumpsFolder(path=str(folder))}, definitions=defs
-    )
+    resources = {
+        "dumps": DumpsFolder(path=str(folder)),
+        "warehouse": WarehouseResource(path=str(folder.with_name(folder.name + "-warehouse.duckdb"))),
+    }
+    context = dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources, definitions=defs)
     result = dumps_folder_sensor(context)
     for request in result.dynamic_partitions_requests or []:
         if isinstance(request, dg.AddDynamicPartitionsRequest):
@@ -84,16 +88,35 @@ def test_a_changed_dump_runs_again_once_and_a_removed_one_is_dropped(instance, t
     assert instance.get_dynamic_partitions("dumps") == []
 
 
-def test_dumps_parsed_before_the_sensor_started_are_not_parsed_again():
-    plan = plan_dump_runs(
-        {"a": ("sig-a", False), "b": ("sig-b2", False)},
-        cursor={},
-        partitions={"a", "b"},
-        parsed_signature={"a": "sig-a", "b": "sig-b1"}.get,
+def test_one_rule_decides_what_each_dump_needs(tmp_path):
+    """newsdesk.work.plan_dumps_work, which the sensor and `newsdesk run` both call."""
+    for name in ("new", "same", "changed", "stale_file"):
+        (tmp_path / f"{name}.jsonl").write_text('{"text": "x"}\n')
+    dumps = discover_dumps(tmp_path).dumps
+    signature = {dump.dump_id: dump.signature for dump in dumps}
+    work = plan_dumps_work(
+        dumps,
+        known={"same", "changed", "stale_file", "gone"},
+        parsed_signatures={"same": signature["same"], "changed": "1:1", "stale_file": signature["stale_file"]},
+        part_file_is_current=lambda dump_id: dump_id != "stale_file",
     )
-    assert plan.to_run == {} and plan.waiting == ["b"]
-    again = plan_dump_runs({"a": ("sig-a", False), "b": ("sig-b2", False)}, plan.cursor, {"a", "b"})
-    assert again.to_run == {"b": "sig-b2"}
+    assert sorted(work.to_parse) == ["changed", "new", "stale_file"]
+    assert work.up_to_date == ["same"] and work.removed == ["gone"] and work.new == ["new"]
+
+
+def test_dumps_parsed_before_the_sensor_started_are_not_parsed_again(tmp_path):
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.jsonl").write_text('{"text": "x"}\n')
+    dumps = discover_dumps(tmp_path).dumps
+    signatures = {dump.dump_id: dump.signature for dump in dumps}
+    work = plan_dumps_work(dumps, {"a", "b"}, {"a": signatures["a"], "b": "an older signature"}, lambda _: True)
+    first = plan_dump_runs(work, signatures, set(), {"a": 7, "b": 8}, cursor={})
+    assert first.to_run == {} and first.waiting == ["b"]  # a is up to date; b may still be being copied
+    again = plan_dump_runs(work, signatures, set(), {"a": 7, "b": 8}, first.cursor)
+    assert again.to_run == {"b": f"b@{signatures['b']}@8"}
+    assert plan_dump_runs(work, signatures, set(), {"a": 7, "b": 8}, again.cursor).to_run == {}  # once per parse
+    after_a_parse = plan_dump_runs(work, signatures, set(), {"a": 7, "b": 9}, again.cursor)
+    assert after_a_parse.to_run == {"b": f"b@{signatures['b']}@9"}  # still needing work after it: again
 
 
 def test_the_daily_schedule_requests_a_publish_run():
@@ -101,4 +124,5 @@ def test_the_daily_schedule_requests_a_publish_run():
     assert schedule.execution_timezone == "Africa/Casablanca"
     context = dg.build_schedule_context(scheduled_execution_time=None)
     [request] = schedule.evaluate_tick(context).run_requests
-    assert schedule.job_name == "publish_warehouse" and request is not None
+    assert schedule.job_name == "publish_warehouse"
+    assert request.partition_key is None  # the publish covers every dump

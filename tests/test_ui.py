@@ -14,7 +14,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from assets.project import SAMPLE_DUMPS_DIR
+from newsdesk.project import SAMPLE_DUMPS_DIR
+
+pytestmark = pytest.mark.slow  # end to end: real runs of the whole pipeline
 
 NEWSDESK = Path(sys.executable).with_name("newsdesk")
 DUMP = "turess-es-2026-02-20"

@@ -9,20 +9,19 @@ of the table runs on it; `warning` and `info` (data-quality rates) are WARN.
 All suites run in one op, in the publish_warehouse job and `newsdesk run` right after the
 tables are written: Great Expectations is imported once per run (it takes seconds, so only
 inside the op: the UI re-imports this module on every reload), each suite reads its batch once,
-and Data Docs are rebuilt once. Under `newsdesk run` the op hands the suites to a process that
-imported GX while the run parsed and published (gx_suites.validation_process). The op can run
-any subset of the checks the UI selects.
+and Data Docs are rebuilt once (next to the warehouse). The op can run any subset of the
+checks the UI selects.
 """
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import dagster as dg
 
-from orchestration.gx_suites import ExpectationOutcome, run_suites
-from orchestration.resources import Warehouse
-from orchestration.suites import Suite, SuiteExpectation, data_docs_dir, data_docs_index, load_suites
-
-__all__ = ["data_docs_index", "warehouse_checks"]
+from assets.keys import CHECKS_OP
+from assets.resources import WarehouseResource
+from newsdesk.gx_suites import ExpectationOutcome, run_suites
+from newsdesk.suites import Suite, SuiteExpectation, load_suites
 
 
 def _check_key(expectation: SuiteExpectation) -> dg.AssetCheckKey:
@@ -39,7 +38,7 @@ def _spec(suite: Suite, expectation: SuiteExpectation) -> dg.AssetCheckSpec:
     )
 
 
-def _result(outcome: ExpectationOutcome, suite: Suite) -> dg.AssetCheckResult:
+def _result(outcome: ExpectationOutcome, suite: Suite, data_docs_index: Path | None) -> dg.AssetCheckResult:
     expectation = outcome.expectation
     metadata: dict[str, object] = {
         "suite": suite.name,
@@ -47,8 +46,9 @@ def _result(outcome: ExpectationOutcome, suite: Suite) -> dg.AssetCheckResult:
         "unexpected_count": dg.MetadataValue.int(outcome.unexpected_count or 0),
         "unexpected_percent": dg.MetadataValue.float(round(outcome.unexpected_percent or 0.0, 4)),
         "samples": dg.MetadataValue.json(outcome.samples),
-        "data_docs": dg.MetadataValue.path(str(data_docs_index())),
     }
+    if data_docs_index is not None:
+        metadata["data_docs"] = dg.MetadataValue.path(str(data_docs_index))
     if outcome.element_count is not None:
         metadata["element_count"] = dg.MetadataValue.int(outcome.element_count)
     mostly = expectation.kwargs.get("mostly")
@@ -90,22 +90,24 @@ def build_warehouse_checks(suites: list[Suite]) -> list[dg.AssetChecksDefinition
         return []
 
     @dg.multi_asset_check(
-        name="great_expectations",
+        name=CHECKS_OP,
         specs=[_spec(suite, e) for suite in suites for e in suite.expectations],
         can_subset=True,
         compute_kind="great_expectations",
         description="Run the Great Expectations suites of expectations/ on the warehouse tables.",
     )
     def great_expectations(
-        context: dg.AssetCheckExecutionContext, warehouse: Warehouse
+        context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
     ) -> Iterator[dg.AssetCheckResult]:
         selected = context.selected_asset_check_keys
         to_run = [s for s in suites if any(_check_key(e) in selected for e in s.expectations)]
+        store = warehouse.warehouse
+        data_docs_index = store.data_docs_index if warehouse.data_docs else None
         runs = run_suites(
             to_run,
-            warehouse.portable_reader(),
+            store.reader,
             all_suites=suites,
-            data_docs=data_docs_dir(),
+            data_docs=data_docs_index.parent if data_docs_index else None,
             run_name=context.run.run_id,
         )
         for run in runs:
@@ -113,8 +115,9 @@ def build_warehouse_checks(suites: list[Suite]) -> list[dg.AssetChecksDefinition
             context.log.info(f"suite {run.suite.name}: {rows}, {run.seconds:.1f} s")
             for outcome in run.outcomes:
                 if _check_key(outcome.expectation) in selected:
-                    yield _result(outcome, run.suite)
-        context.log.info(f"Data Docs: {data_docs_index()}")
+                    yield _result(outcome, run.suite, data_docs_index)
+        if data_docs_index is not None:
+            context.log.info(f"Data Docs: {data_docs_index}")
 
     return [great_expectations]
 

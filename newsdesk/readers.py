@@ -21,8 +21,8 @@ from pathlib import Path, PurePosixPath
 
 import polars as pl
 
-from assets.transforms.decode import decode_pages
-from assets.transforms.editions import Edition
+from newsdesk.transforms.decode import decode_pages
+from newsdesk.transforms.editions import Edition
 
 # Longest suffix first, so "x.jsonl.gz" is not taken for a ".gz" of something else.
 DUMP_FORMATS = (".jsonl.zst", ".jsonl.gz", ".tar.gz", ".jsonl", ".parquet", ".zip")

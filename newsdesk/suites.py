@@ -3,8 +3,7 @@
 A suite file (expectations/README.md) is one GX expectation suite plus the SQL query whose
 result is the batch it validates. Reading the files costs nothing and imports no Great
 Expectations, so the Dagster code location declares one asset check per expectation on every
-reload; orchestration.gx_suites runs them. data_docs_dir says where those runs publish the
-Data Docs site.
+reload; newsdesk.gx_suites runs them.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from assets.project import EXPECTATIONS_DIR, VAR_DIR
+from newsdesk.project import EXPECTATIONS_DIR
 
 SEVERITIES = ("critical", "warning", "info")  # GX's own levels; critical = broken structure
 _CHECK_NAME = re.compile(r"^[A-Za-z0-9_]+$")
@@ -58,16 +57,6 @@ class Suite:
     query: str
     parameters: Mapping[str, Any]
     expectations: tuple[SuiteExpectation, ...]
-
-
-def data_docs_dir() -> Path:
-    """Where the Data Docs site is built: $NEWSDESK_DATA_DOCS, else var/data_docs/."""
-    return Path(os.environ.get("NEWSDESK_DATA_DOCS") or VAR_DIR / "data_docs").expanduser().resolve()
-
-
-def data_docs_index() -> Path:
-    """The Data Docs page to open in a browser: every suite and its latest validations."""
-    return data_docs_dir() / "index.html"
 
 
 def load_suites(directory: Path = EXPECTATIONS_DIR) -> list[Suite]:

@@ -8,8 +8,8 @@ import re
 import numpy as np
 import polars as pl
 
-from assets.transforms.editions import Edition
-from assets.transforms.text_keys import identity_key
+from newsdesk.transforms.editions import Edition
+from newsdesk.transforms.text_keys import identity_key
 
 TICKER_SEPARATOR = "\u00a0" * 4
 _KEY_SEPARATOR = "\x1f"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from assets.transforms.near_duplicates import component_labels
+from newsdesk.transforms.near_duplicates import component_labels
 
 
 def story_groups(clusters: pl.DataFrame, translations: pl.DataFrame, languages: pl.DataFrame) -> pl.DataFrame:

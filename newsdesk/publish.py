@@ -11,16 +11,17 @@ meta.dump_headlines. The result is the same as a rebuild from every partition fi
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
 
-from assets.annotate import link_duplicates, tag_headline_languages
-from assets.parsed_dump import part_file_is_current
-from assets.project import read_sql
+from newsdesk.files import remove_orphaned_temporaries
+from newsdesk.annotate import link_duplicates, tag_headline_languages
+from newsdesk.parsing import part_file_is_current
+from newsdesk.sql import run_sql_file
 
 CONTRACT_TABLES = (
     "pages",
@@ -41,21 +42,8 @@ class PublishReport:
     loaded: list[str] = field(default_factory=list)  # dumps whose rows were (re)loaded
     removed: list[str] = field(default_factory=list)  # dumps whose rows were deleted
     unchanged: list[str] = field(default_factory=list)
-    row_counts: dict[str, int] = field(default_factory=dict)
     signatures: dict[str, str] = field(default_factory=dict, repr=False)  # of the partition files
     rebuild: bool = False  # the warehouse had another layout: every table is rebuilt
-
-
-def run_sql_file(connection: duckdb.DuckDBPyConnection, name: str, **parameters) -> None:
-    """Run each statement of sql/<name>, passing it the $parameters it names."""
-    for statement in _statements(read_sql(name)):
-        named = {key: value for key, value in parameters.items() if re.search(rf"\${key}\b", statement)}
-        connection.execute(statement, named or None)
-
-
-def _statements(script: str) -> list[str]:
-    without_comments = re.sub(r"--[^\n]*", "", script)
-    return [statement.strip() for statement in without_comments.split(";") if statement.strip()]
 
 
 def part_signature(path: Path) -> str:
@@ -80,9 +68,6 @@ def publish(connection: duckdb.DuckDBPyConnection, part_files: dict[str, Path]) 
     except BaseException:
         connection.execute("ROLLBACK")
         raise
-    report.row_counts = {
-        table: connection.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] for table in CONTRACT_TABLES
-    }
     return report
 
 
@@ -156,3 +141,17 @@ def finish_publish(connection: duckdb.DuckDBPyConnection) -> None:
     """Empty the queues: every queued article and headline is up to date."""
     connection.execute("DELETE FROM meta.pending_articles")
     connection.execute("DELETE FROM meta.pending_headlines")
+
+
+def remove_unused_part_files(parts_dir: Path, in_use: Iterable[Path]) -> int:
+    """Delete the partition files of dumps that left the warehouse, and temporary files that
+    killed writers left behind; returns how many partition files went. Call it after the
+    publish committed: a crash before then leaves the rows and their files."""
+    keep = set(in_use)
+    removed = 0
+    for path in parts_dir.glob("*.parquet"):
+        if path not in keep:
+            path.unlink(missing_ok=True)
+            removed += 1
+    remove_orphaned_temporaries(parts_dir)
+    return removed

@@ -1,4 +1,4 @@
-"""Great Expectations suites (read by orchestration.suites) run on the DuckDB warehouse.
+"""Great Expectations suites (read by newsdesk.suites) run on the DuckDB warehouse.
 
 Great Expectations is imported only inside `run_suites`, because the Dagster UI re-imports the
 code location on every reload and importing GX takes seconds.
@@ -19,22 +19,17 @@ and GX 1.x validates that pandas batch in an ephemeral context. Not GX's SQL dat
 from __future__ import annotations
 
 import datetime
-import gc
 import json
-import multiprocessing
-import os
-import re
-import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from orchestration.suites import Suite, SuiteExpectation, suite_parameters
+from newsdesk.sql import parameters_for
+from newsdesk.suites import Suite, SuiteExpectation, suite_parameters
 
 if TYPE_CHECKING:
     import duckdb
@@ -69,55 +64,12 @@ class SuiteRun:
 
 def fetch_batch(connection: duckdb.DuckDBPyConnection, suite: Suite, parameters: Mapping[str, Any]) -> pd.DataFrame:
     """The suite's query result as a pandas frame; only the $parameters the query names are bound."""
-    named = {key: value for key, value in parameters.items() if re.search(rf"\${re.escape(key)}\b", suite.query)}
-    table = connection.sql(suite.query, params=named or None).to_arrow_table()
+    table = connection.sql(suite.query, params=parameters_for(suite.query, parameters)).to_arrow_table()
     # Arrow's defaults: DATE -> datetime.date objects (any year), VARCHAR -> pandas strings.
     return table.to_pandas(split_blocks=True, self_destruct=True)
 
 
 Connect = Callable[[], AbstractContextManager["duckdb.DuckDBPyConnection"]]
-
-
-# The process that run_suites hands its work to, inside a `validation_process()` block.
-_validator: ProcessPoolExecutor | None = None
-
-
-@contextmanager
-def validation_process() -> Iterator[None]:
-    """Inside the block, run_suites validates in one separate process, started at once, that
-    imports Great Expectations while this process goes on: `newsdesk run` lists, parses and
-    publishes meanwhile, and its checks do not wait the seconds of the import.
-
-    Spawned, not forked (polars' and DuckDB's threads do not survive a fork). If the process
-    dies, run_suites validates in this process instead; a process that has imported GX already
-    validates itself."""
-    global _validator
-    if "great_expectations" in sys.modules:
-        yield
-        return
-    pool = ProcessPoolExecutor(
-        max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_import_great_expectations
-    )
-    pool.submit(int)  # a process starts with its first task
-    _validator = pool
-    try:
-        yield
-    finally:
-        _validator = None
-        # Wait for it to stop (it is idle by the end of a run): a pool left to stop on its own
-        # while the interpreter exits can miss its stop message, and the exit then hangs.
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _import_great_expectations() -> None:
-    # The run's own process is the one the run waits for: while both have work (the import,
-    # next to listing and parsing), this one gives way. Its checks come seconds later.
-    os.nice(10)
-    import great_expectations  # noqa: F401
-
-    import orchestration.resources  # noqa: F401  (Warehouse.portable_reader: the checks' readers)
-
-    gc.freeze()  # nothing imported is garbage: later collections, and the exit, skip it
 
 
 def run_suites(
@@ -132,27 +84,15 @@ def run_suites(
     connection, opened only for the fetch. With `data_docs`, results are kept there and the
     Data Docs site is rebuilt; `all_suites` are listed on it even when they did not run.
 
-    Inside a `validation_process()` block this happens in that process (`connect` must then
-    be picklable), else here."""
-    arguments = (list(suites), connect, list(all_suites), data_docs, run_name)
-    if _validator is not None:
-        try:
-            return _validator.submit(_run_suites, *arguments).result()
-        except BrokenProcessPool:
-            pass
-    return _run_suites(*arguments)
-
-
-def _run_suites(
-    suites: list[Suite], connect: Connect, all_suites: list[Suite], data_docs: Path | None, run_name: str | None
-) -> list[SuiteRun]:
-    """The next suite's batch is fetched while this one validates, and the first while GX is
+    The next suite's batch is fetched while this one validates, and the first while GX is
     imported: DuckDB works without the GIL, GX mostly with it, so the two share two cores
     well. At most two batches are in memory at a time."""
+    suites, all_suites = list(suites), list(all_suites)
     runs = []
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="suite-batch") as fetcher:
         pending = fetcher.submit(_fetch, suites[0], connect) if suites else None
-        context, definitions = _gx_context(list({s.name: s for s in [*all_suites, *suites]}.values()), data_docs)
+        listed = [*all_suites, *suites] if data_docs is not None else suites  # Data Docs list every suite
+        context, definitions = _gx_context(list({s.name: s for s in listed}.values()), data_docs)
         run_id = _run_identifier(run_name)
         for index, suite in enumerate(suites):
             batch = pending.result()

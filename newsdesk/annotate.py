@@ -7,11 +7,11 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from assets.project import read_sql
-from assets.transforms.language import identify_languages
-from assets.transforms.near_duplicates import cluster_headlines
-from assets.transforms.stories import story_groups
-from assets.transforms.translations import translation_candidates
+from newsdesk.project import read_sql
+from newsdesk.transforms.language import identify_languages
+from newsdesk.transforms.near_duplicates import cluster_headlines
+from newsdesk.transforms.stories import story_groups
+from newsdesk.transforms.translations import translation_candidates
 
 # Cross-language pairs are looked for among headlines first seen in the same week: the same
 # story runs in two editions within days, and a bounded window bounds the pair search.

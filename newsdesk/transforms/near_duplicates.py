@@ -30,8 +30,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from assets.transforms.headline_matching import matching_key, tokenize_keys
-from assets.transforms.near_duplicate_pairs import candidate_pairs, exact_filter, sketch_filter
+from newsdesk.transforms.headline_matching import matching_key, tokenize_keys
+from newsdesk.transforms.near_duplicate_pairs import candidate_pairs, exact_filter, sketch_filter
 
 
 def cluster_headlines(headlines: pl.DataFrame) -> pl.DataFrame:

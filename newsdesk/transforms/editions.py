@@ -1,4 +1,4 @@
-"""Edition templates, read from the data file that users extend (assets/editions.toml)."""
+"""Edition templates, read from the data file that users extend (newsdesk/editions.toml)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from assets.project import EDITIONS_FILE
+from newsdesk.project import EDITIONS_FILE
 
 _FIELD_PATTERNS = {
     "{source}": r"(?P<source>\S.*?)",

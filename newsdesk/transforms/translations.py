@@ -11,7 +11,7 @@ from functools import cache
 import numpy as np
 import polars as pl
 
-from assets.transforms.headline_matching import gazetteer_entities, matching_key, tokenize_keys
+from newsdesk.transforms.headline_matching import gazetteer_entities, matching_key, tokenize_keys
 
 # Translation candidates: pairs scoring below this are dropped. Calibrated on benchmarks/eval:
 # precision 0.9 or more at recall 0.7 or more (the benchmark prints the sweep).

@@ -1,5 +1,5 @@
 """When assets materialize without anyone asking: declarative conditions, evaluated by the
-automation sensor in the daemon (`newsdesk ui` runs it)."""
+automation sensor (orchestration/sensors.py) in the daemon (`newsdesk ui` runs it)."""
 
 import dagster as dg
 
@@ -20,11 +20,3 @@ retry_missing_dumps_daily = (
     & dg.AutomationCondition.cron_tick_passed(DAILY_CRON, TIMEZONE)
     & ~dg.AutomationCondition.in_progress()
 ).with_label("daily retry of dumps never parsed")
-
-automation_sensor = dg.AutomationConditionSensorDefinition(
-    "newsdesk_automation",
-    target=dg.AssetSelection.all(),
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=30,
-    description="Publishes the warehouse after dump runs, and retries failed dumps daily.",
-)

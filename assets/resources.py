@@ -1,0 +1,77 @@
+"""Resources: where the dumps are, and the DuckDB warehouse with its one-writer rule.
+
+Each deployment setting is a resource field read from an environment variable when a run
+starts (the UI shows which): NEWSDESK_DUMPS, NEWSDESK_WAREHOUSE, NEWSDESK_MAX_PAGE_BYTES. The
+`newsdesk` command sets them from its options and defaults (settings_environment) for every
+process it starts; a deployment sets them for its code location. Nothing is read or connected
+at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import pydantic
+
+from assets.keys import DUMPS_RESOURCE, WAREHOUSE_RESOURCE
+from newsdesk.readers import DEFAULT_MAX_PAGE_BYTES, Dump, DumpListing, discover_dumps
+from newsdesk.warehouse import DEFAULT_DUCKDB_MEMORY, DEFAULT_LOCK_TIMEOUT_SECONDS, Warehouse
+
+DUMPS_VARIABLE = "NEWSDESK_DUMPS"
+WAREHOUSE_VARIABLE = "NEWSDESK_WAREHOUSE"
+MAX_PAGE_BYTES_VARIABLE = "NEWSDESK_MAX_PAGE_BYTES"
+
+
+class DumpsFolder(dg.ConfigurableResource):
+    """The folder of dumps: one entry (folder or file) per dump, one dump per partition.
+
+    A page larger than max_page_bytes is recorded as `too_large` without being read."""
+
+    path: str
+    max_page_bytes: int = DEFAULT_MAX_PAGE_BYTES
+
+    def listing(self) -> DumpListing:
+        return discover_dumps(Path(self.path))
+
+    def dump(self, dump_id: str) -> Dump:
+        for dump in self.listing().dumps:
+            if dump.dump_id == dump_id:
+                return dump
+        raise dg.Failure(
+            f"dump {dump_id!r} is not in {self.path}: it was removed, or the partition was typed by hand",
+            allow_retries=False,
+        )
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The DuckDB warehouse file (see newsdesk.warehouse.Warehouse) and its partition files."""
+
+    path: str
+    lock_timeout_seconds: float = DEFAULT_LOCK_TIMEOUT_SECONDS
+    duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY
+    data_docs: bool = pydantic.Field(
+        default=True, description="Rebuild Great Expectations' Data Docs next to the warehouse after the checks."
+    )
+
+    @property
+    def warehouse(self) -> Warehouse:
+        return Warehouse(self.path, self.lock_timeout_seconds, self.duckdb_memory_limit)
+
+
+def settings_environment(dumps: Path, warehouse: Path, max_page_bytes: int = DEFAULT_MAX_PAGE_BYTES) -> dict[str, str]:
+    """The environment that points the definitions' resources at these settings."""
+    return {
+        DUMPS_VARIABLE: str(dumps.resolve()),
+        WAREHOUSE_VARIABLE: str(warehouse.resolve()),
+        MAX_PAGE_BYTES_VARIABLE: str(max_page_bytes),
+    }
+
+
+def resources_from_environment() -> dict[str, dg.ConfigurableResource]:
+    return {
+        DUMPS_RESOURCE: DumpsFolder(
+            path=dg.EnvVar(DUMPS_VARIABLE), max_page_bytes=dg.EnvVar.int(MAX_PAGE_BYTES_VARIABLE)
+        ),
+        WAREHOUSE_RESOURCE: WarehouseResource(path=dg.EnvVar(WAREHOUSE_VARIABLE)),
+    }

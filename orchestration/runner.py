@@ -1,0 +1,177 @@
+"""`newsdesk run`: the runs the daemon would launch for a dumps folder, launched now.
+
+It decides what needs work with the same rule as the dumps-folder sensor (newsdesk.work),
+then executes the same jobs with Dagster's `execute_job`, each run in a run-worker process as
+the daemon's run launcher does, with the executor the job defines: one ingest run per dump
+that needs parsing, at most `workers` at a time, then one publish run. What it reports comes
+from the runs' results and from the warehouse itself.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import multiprocessing
+import os
+import signal
+import sys
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+from dagster._core.instance.ref import InstanceRef
+
+from assets.keys import DUMPS_PARTITIONS, INGEST_JOB, PARSED_DUMP, PUBLISH_JOB
+from assets.partitions import last_parses
+from newsdesk.contents import WarehouseContents, warehouse_contents
+from newsdesk.parsing import part_file_is_current, part_file_rows
+from newsdesk.readers import discover_dumps
+from newsdesk.warehouse import Warehouse
+from newsdesk.work import plan_dumps_work
+
+# The summary reports outcomes and first error lines; the run's events, tracebacks
+# included, stay in the Dagster instance for the UI.
+_QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+
+@dataclass
+class RunOutcome:
+    warehouse: Path
+    dumps: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # entries that are not dumps, and why
+    unchanged: list[str] = field(default_factory=list)  # dumps not parsed again: same content as last time
+    removed: list[str] = field(default_factory=list)  # dumps gone from the folder, and so from the warehouse
+    parsed: dict[str, int] = field(default_factory=dict)  # dump_id -> pages, of the dumps parsed now
+    contents: WarehouseContents | None = None  # the warehouse after the publish
+    report: Path | None = None
+    data_docs: Path | None = None
+    checks_run: int = 0
+    failed_checks: list[str] = field(default_factory=list)  # "table: check (severity)" of the publish run
+    failures: dict[str, str] = field(default_factory=dict)  # what failed: its first error line
+
+    @property
+    def succeeded(self) -> bool:
+        return not self.failures
+
+
+def run_pipeline(
+    dumps: Path,
+    warehouse: Warehouse,
+    instance: dg.DagsterInstance,
+    workers: int = 2,
+    progress: Callable[[str], None] | None = None,
+) -> RunOutcome:
+    """Parse every dump of the folder that needs it, then publish the warehouse. The
+    definitions must read the same dumps folder and warehouse (the CLI sets their variables)."""
+    listing = discover_dumps(dumps)
+    outcome = RunOutcome(
+        warehouse=warehouse.file, dumps=[dump.dump_id for dump in listing.dumps], skipped=listing.skipped
+    )
+    known = set(instance.get_dynamic_partitions(DUMPS_PARTITIONS))
+    parses = last_parses(instance, outcome.dumps)
+    work = plan_dumps_work(
+        listing.dumps,
+        known,
+        {dump_id: parse.signature for dump_id, parse in parses.items()},
+        lambda dump_id: part_file_is_current(warehouse.part_path(dump_id)),
+    )
+    if work.new:
+        instance.add_dynamic_partitions(DUMPS_PARTITIONS, work.new)
+    for dump_id in work.removed:
+        instance.delete_dynamic_partition(DUMPS_PARTITIONS, dump_id)
+    outcome.unchanged, outcome.removed = work.up_to_date, work.removed
+
+    to_parse = list(work.to_parse)
+    parallel = max(1, min(workers, len(to_parse)))
+    # The parallel runs share the cores: each parses as many batches at once as it has cores.
+    threads = max(1, (os.cpu_count() or 1) // parallel)
+    parse_config = {**_QUIET_CONSOLE, "ops": {PARSED_DUMP.to_python_identifier(): {"config": {"threads": threads}}}}
+    pages = 0
+    instance_ref = instance.get_ref()
+    with _run_workers(parallel) as workers_pool:
+        launched = {
+            workers_pool.submit(_execute, instance_ref, INGEST_JOB, parse_config, {"dagster/partition": dump_id}): dump_id
+            for dump_id in to_parse
+        }
+        for number, finished in enumerate(as_completed(launched), start=1):
+            dump_id = launched[finished]
+            result = finished.result()
+            if result.error:
+                outcome.failures[f"parse {dump_id}"] = result.error
+            else:
+                outcome.parsed[dump_id] = part_file_rows(warehouse.part_path(dump_id))
+                pages += outcome.parsed[dump_id]
+            if progress:
+                progress(f"[{number}/{len(to_parse)}] parsed {dump_id}: {pages:,} pages so far")
+        if progress:
+            progress("publishing the warehouse")
+        published: Future[RunResult] = workers_pool.submit(_execute, instance_ref, PUBLISH_JOB, _QUIET_CONSOLE, {})
+        result = published.result()
+    if result.error:
+        outcome.failures["publish"] = result.error
+    outcome.checks_run = result.checks_run
+    outcome.failed_checks = result.failed_checks
+    if warehouse.file.exists():
+        with warehouse.reader() as connection:
+            outcome.contents = warehouse_contents(connection)
+    outcome.report = warehouse.report_path if warehouse.report_path.exists() else None
+    outcome.data_docs = warehouse.data_docs_index if outcome.checks_run else None
+    if progress:
+        progress("")
+    return outcome
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a run worker hands back: plain values, which pickle."""
+
+    error: str | None  # the first error line of a failed run
+    checks_run: int = 0
+    failed_checks: list[str] = field(default_factory=list)  # "table: check (severity)"
+
+
+def _run_workers(count: int) -> ProcessPoolExecutor:
+    """Processes that execute runs, as the daemon's run launcher starts one per run, each
+    kept for several runs. Spawned, not forked: polars' and DuckDB's threads do not survive a
+    fork, and a spawned process loads the definitions with this process's settings. A worker
+    dies with the process that started it (Linux), so a killed `newsdesk run` leaves no
+    worker parsing on."""
+    context = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(
+        max_workers=count, mp_context=context, initializer=_die_with_parent, initargs=(os.getpid(),)
+    )
+
+
+def _die_with_parent(parent: int) -> None:
+    if sys.platform == "linux":
+        set_parent_death_signal = 1  # PR_SET_PDEATHSIG
+        ctypes.CDLL(None, use_errno=True).prctl(set_parent_death_signal, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died while this process started: no signal will come
+        os._exit(1)
+
+
+def _execute(instance_ref: InstanceRef, job_name: str, run_config: dict, tags: dict[str, str]) -> RunResult:
+    """Execute one run of the job, with the executor the job defines (in a run worker)."""
+    job = dg.build_reconstructable_job("orchestration.definitions", "job_named", reconstructable_args=(job_name,))
+    with dg.DagsterInstance.from_ref(instance_ref) as instance:
+        result = dg.execute_job(job, instance=instance, run_config=run_config, tags=tags)
+    failed = [
+        f"{e.asset_check_key.asset_key.to_user_string()}: {e.asset_check_key.name} ({e.severity.value})"
+        for e in result.get_asset_check_evaluations()
+        if not e.passed
+    ]
+    return RunResult(
+        None if result.success else _first_error(result), len(result.get_asset_check_evaluations()), failed
+    )
+
+
+def _first_error(result: dg.ExecuteJobResult) -> str:
+    for event in result.get_step_failure_events():
+        error = event.step_failure_data.error
+        if error is not None:
+            cause = error
+            while cause.cause is not None:
+                cause = cause.cause
+            return cause.message.strip().splitlines()[-1]
+    return "the run failed"
