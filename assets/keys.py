@@ -17,6 +17,7 @@ INGEST_JOB = "ingest_dump"
 PUBLISH_JOB = "publish_warehouse"
 DUMPS_PARTITIONS = "dumps"
 CHECKS_OP = "great_expectations"
+WAREHOUSE_TABLES_OP = "warehouse_tables"
 
 DUMPS_RESOURCE = "dumps"
 WAREHOUSE_RESOURCE = "warehouse"

@@ -34,6 +34,12 @@ class DumpsFolder(dg.ConfigurableResource):
     def listing(self) -> DumpListing:
         return discover_dumps(Path(self.path))
 
+    def page_limit(self) -> int:
+        """max_page_bytes, refused if it is not a positive number of bytes."""
+        if self.max_page_bytes <= 0:
+            raise dg.Failure(f"max_page_bytes is {self.max_page_bytes}: it must be a positive number of bytes")
+        return self.max_page_bytes
+
     def dump(self, dump_id: str) -> Dump:
         for dump in self.listing().dumps:
             if dump.dump_id == dump_id:

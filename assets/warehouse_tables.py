@@ -2,17 +2,20 @@
 contract, in one step that alone writes the file (see newsdesk/publish.py)."""
 
 import re
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
+import pydantic
 
 from assets.automation import publish_after_dumps_change
-from assets.keys import PARSED_DUMP, ROW_COUNT, TABLES, WAREHOUSE_GROUP
+from assets.keys import PARSED_DUMP, ROW_COUNT, TABLES, WAREHOUSE_GROUP, WAREHOUSE_TABLES_OP
 from assets.metadata import markdown_table, table_schema
 from assets.resources import DumpsFolder, WarehouseResource
 from newsdesk.contents import warehouse_contents
 from newsdesk.project import read_sql
 from newsdesk.publish import publish, remove_unused_part_files
+from newsdesk.removals import DEFAULT_MAX_REMOVED_SHARE, RemovalPolicy
 
 
 def table_descriptions() -> dict[str, str]:
@@ -22,6 +25,17 @@ def table_descriptions() -> dict[str, str]:
 
 
 _DESCRIPTIONS = table_descriptions()
+
+
+class PublishConfig(dg.Config):
+    allow_removals: bool = pydantic.Field(
+        default=False,
+        description="Take out the dumps that left the dumps folder even when the folder is not the one the "
+        "warehouse was built from, or when they are more than max_removed_share of its dumps.",
+    )
+    max_removed_share: float = pydantic.Field(
+        default=DEFAULT_MAX_REMOVED_SHARE, ge=0, le=1, description="Share of the dumps a publish may remove unasked."
+    )
 
 
 @dg.multi_asset(
@@ -36,9 +50,12 @@ _DESCRIPTIONS = table_descriptions()
         )
         for key in TABLES
     ],
+    name=WAREHOUSE_TABLES_OP,
     can_subset=False,
 )
-def warehouse_tables(context: dg.AssetExecutionContext, dumps: DumpsFolder, warehouse: WarehouseResource):
+def warehouse_tables(
+    context: dg.AssetExecutionContext, config: PublishConfig, dumps: DumpsFolder, warehouse: WarehouseResource
+):
     store = warehouse.warehouse
     part_files = {
         dump.dump_id: store.part_path(dump.dump_id)
@@ -46,7 +63,12 @@ def warehouse_tables(context: dg.AssetExecutionContext, dumps: DumpsFolder, ware
         if store.part_path(dump.dump_id).exists()
     }
     with store.writer() as connection:
-        report = publish(connection, part_files)
+        report = publish(
+            connection,
+            part_files,
+            Path(dumps.path),
+            RemovalPolicy(allow=config.allow_removals, max_share=config.max_removed_share),
+        )
         contents = warehouse_contents(connection)
         schemas = {key: _column_types(connection, key.path[-1]) for key in TABLES}
         previews = {key: connection.sql(f"SELECT * FROM {key.path[-1]} LIMIT 5").pl() for key in TABLES}

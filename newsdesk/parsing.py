@@ -64,9 +64,12 @@ def write_parsed_dump(
     report = ParseReport()
     started = time.monotonic()
     schema = pl.DataFrame(schema=PART_SCHEMA).to_arrow().schema
+    seen_ids = pl.Series("page_id", [], dtype=pl.String)
     with durable_write(target) as temporary:
         with pq.ParquetWriter(temporary, schema, compression="zstd", compression_level=1) as writer:
             for parsed in _parsed_batches(dump, editions, batch_size, max_page_bytes, threads):
+                parsed = with_repeated_ids_rejected(parsed, seen_ids)
+                seen_ids = pl.concat([seen_ids, parsed["page_id"]], rechunk=False)
                 writer.write_table(parsed.to_arrow().cast(schema))
                 report.pages += parsed.height
                 report.bytes += int(parsed["size_bytes"].sum() or 0)
@@ -78,6 +81,25 @@ def write_parsed_dump(
                     elapsed = max(time.monotonic() - started, 1e-9)
                     log(f"{dump.dump_id}: {report.pages} pages read, {report.pages / elapsed:,.0f} pages/s")
     return report
+
+
+# What a page rejected as duplicate_id keeps: where it came from and why it was rejected.
+_KEPT_BY_DUPLICATES = ("dump_id", "page_id", "crawl_date", "url", "encoding", "size_bytes", "status", "detail")
+
+
+def with_repeated_ids_rejected(parsed: pl.DataFrame, seen_ids: pl.Series) -> pl.DataFrame:
+    """A page whose page_id an earlier page of the dump has (in this batch or in seen_ids) is
+    rejected as duplicate_id: the dump's first page with an id is the page, the others keep a
+    row with their reason and no article or ticker."""
+    repeated = pl.col("page_id").is_in(seen_ids.implode()) | ~pl.col("page_id").is_first_distinct()
+    return parsed.with_columns(
+        *(pl.when(repeated).then(None).otherwise(pl.col(name)).alias(name) for name in parsed.columns
+          if name not in _KEPT_BY_DUPLICATES),
+        status=pl.when(repeated).then(pl.lit("duplicate_id")).otherwise("status"),
+        detail=pl.when(repeated)
+        .then(pl.lit("an earlier page of the dump has this page_id: the first one is kept"))
+        .otherwise("detail"),
+    )
 
 
 def part_file_is_current(path: Path) -> bool:

@@ -18,9 +18,10 @@ from pathlib import Path
 
 import duckdb
 
-from newsdesk.files import remove_orphaned_temporaries
 from newsdesk.annotate import link_duplicates, tag_headline_languages
+from newsdesk.files import remove_orphaned_temporaries
 from newsdesk.parsing import part_file_is_current
+from newsdesk.removals import RemovalPolicy, check_removals, warehouse_origin
 from newsdesk.sql import run_sql_file
 
 CONTRACT_TABLES = (
@@ -51,13 +52,24 @@ def part_signature(path: Path) -> str:
     return f"{stat.st_size}:{stat.st_mtime_ns}"
 
 
-def publish(connection: duckdb.DuckDBPyConnection, part_files: dict[str, Path]) -> PublishReport:
-    """Make the warehouse hold exactly the dumps in part_files ({dump_id: partition file}):
-    reload those whose file changed since the last publish, delete those no longer listed,
-    and recompute the distinct articles and headlines they touch."""
+def publish(
+    connection: duckdb.DuckDBPyConnection,
+    part_files: dict[str, Path],
+    dumps_folder: Path,
+    removals: RemovalPolicy = RemovalPolicy(),
+) -> PublishReport:
+    """Make the warehouse hold exactly the dumps in part_files ({dump_id: partition file}) of
+    dumps_folder: reload those whose file changed since the last publish, delete those no
+    longer listed (if `removals` allows it), and recompute the distinct articles and headlines
+    they touch."""
+    run_sql_file(connection, "publish/meta.sql")
+    built_from, loaded = warehouse_origin(connection)
+    check_removals(built_from, dumps_folder, loaded, part_files, removals)
     report = plan_publish(connection, part_files)
     connection.execute("BEGIN TRANSACTION")
     try:
+        connection.execute("DELETE FROM meta.dumps_folder")
+        connection.execute("INSERT INTO meta.dumps_folder VALUES ($path)", {"path": str(dumps_folder.expanduser().resolve())})
         if report.loaded or report.removed:
             load_dumps(connection, report, part_files)
             refresh_distinct_tables(connection, part_files)
@@ -73,7 +85,6 @@ def publish(connection: duckdb.DuckDBPyConnection, part_files: dict[str, Path]) 
 
 def plan_publish(connection: duckdb.DuckDBPyConnection, part_files: dict[str, Path]) -> PublishReport:
     """Which dumps to load (new or changed partition file), remove and leave as they are."""
-    run_sql_file(connection, "publish/meta.sql")
     signatures = {dump_id: part_signature(path) for dump_id, path in part_files.items()}
     loaded = dict(connection.execute("SELECT dump_id, part_signature FROM meta.loaded_dumps").fetchall())
     formats = [row[0] for row in connection.execute("SELECT version FROM meta.publish_format").fetchall()]

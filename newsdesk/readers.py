@@ -209,11 +209,20 @@ def _folder_records(root: Path, limit: int) -> Iterator[dict]:
     # Plain strings and os calls, not pathlib: per-file overhead is the cost of this reader.
     base = str(root)
     real_root = os.path.realpath(base) + os.sep
-    files = sorted((path[len(base) + 1 :].replace(os.sep, "/"), path, is_link) for path, is_link in _txt_files(base))
-    for relative, path, is_link in files:
+    files = sorted(
+        (path[len(base) + 1 :].replace(os.sep, "/"), path, is_link, is_regular)
+        for path, is_link, is_regular in _txt_files(base)
+    )
+    for relative, path, is_link, is_regular in files:
         page_id = relative[: -len(".txt")]
         if is_link and not os.path.realpath(path).startswith(real_root):
             yield _page(page_id, status="unsafe_link", detail="symlink pointing outside the dump")
+            continue
+        if is_link and not os.path.exists(path):
+            yield _page(page_id, status="unreadable", detail="symlink to nothing")
+            continue
+        if not is_regular:  # a FIFO would block the read forever, a device never end it
+            yield _page(page_id, status="unsafe_member", detail="not a regular file (a FIFO, device or socket): not read")
             continue
         try:
             descriptor = os.open(path, os.O_RDONLY)
@@ -231,11 +240,16 @@ def _folder_records(root: Path, limit: int) -> Iterator[dict]:
         yield {"page_id": page_id, "raw": raw, "size_bytes": len(raw)}
 
 
-def _txt_files(base: str) -> Iterator[tuple[str, bool]]:
-    """(path, is a symlink) of every .txt file under base."""
+def _txt_files(base: str) -> Iterator[tuple[str, bool, bool]]:
+    """(path, is a symlink, is a regular file or a link to one) of every .txt entry under base
+    that is not a folder. Known without a system call, but for symlinks."""
     for folder, entry in _files(base):
         if entry.name.lower().endswith(".txt"):
-            yield os.path.join(folder, entry.name), entry.is_symlink()
+            try:
+                is_regular = entry.is_file()
+            except OSError:
+                is_regular = False
+            yield os.path.join(folder, entry.name), entry.is_symlink(), is_regular
 
 
 def _files(base: str) -> Iterator[tuple[str, os.DirEntry]]:

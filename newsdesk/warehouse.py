@@ -61,6 +61,23 @@ class Warehouse:
         return self.file.with_name(self.file.stem + "_data_docs") / "index.html"
 
     @contextmanager
+    def exclusive_run(self) -> Iterator[None]:
+        """Held by `newsdesk run` from its start to its end: a second run on the same warehouse
+        refuses at once instead of interleaving its dumps with the first one's."""
+        lock = FileLock(str(self.file) + ".run.lock")
+        try:
+            self.file.parent.mkdir(parents=True, exist_ok=True)
+            lock.acquire(timeout=0)
+        except Timeout as error:
+            raise WarehouseUnavailable(f"another newsdesk run is working on {self.file}: wait for it to end") from error
+        except OSError as error:
+            raise WarehouseUnavailable(f"cannot write next to {self.file}: {error.strerror or error}") from error
+        try:
+            yield
+        finally:
+            lock.release()
+
+    @contextmanager
     def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """The one writable connection, on a copy of the warehouse that replaces it when the
         block ends without error (publish by swap).

@@ -82,13 +82,20 @@ def _parser() -> argparse.ArgumentParser:
         help="materialize every asset for every dump, then print what was built",
         description="Parse every dump under DUMPS (one Dagster partition each) and publish them into the "
         "warehouse, through the same Dagster definitions the UI loads; print pages kept and rejected per "
-        "dump and the totals. Dumps no longer in DUMPS leave the warehouse. Exit status 1 if a step fails.",
+        "dump and the totals. Dumps no longer in DUMPS leave the warehouse, unless that looks like a "
+        "mistake (see --allow-removals). Exit status 1 if a step fails, 2 if the run is refused.",
     )
     run.add_argument(
         "--workers",
         type=int,
         default=min(2, os.cpu_count() or 1),
         help="dumps parsed at once, each in its own process (default: 2, or 1 on one core)",
+    )
+    run.add_argument(
+        "--allow-removals",
+        action="store_true",
+        help="take out of the warehouse the dumps missing from DUMPS even if DUMPS is not the folder the "
+        "warehouse was built from, or if they are more than half of its dumps (refused otherwise)",
     )
     run.set_defaults(command=_run)
 
@@ -102,6 +109,12 @@ def _parser() -> argparse.ArgumentParser:
     sql.add_argument("query", help='the SQL, e.g. "SELECT edition, count(*) FROM articles GROUP BY 1"')
     sql.add_argument("--max-rows", type=int, default=100, help="rows to print at most (default: 100)")
     sql.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    sql.add_argument(
+        "--allow-files",
+        action="store_true",
+        help="let the SQL read and write files and URLs (COPY ... TO, read_csv, ...); without it, the "
+        "query sees the warehouse and nothing else of the machine",
+    )
     sql.set_defaults(command=_sql)
 
     report = commands.add_parser(
@@ -159,7 +172,8 @@ def _configure_environment(args: argparse.Namespace) -> None:
 def _run(args: argparse.Namespace) -> int:
     import dagster as dg
 
-    from newsdesk.warehouse import Warehouse
+    from newsdesk.removals import RemovalRefused
+    from newsdesk.warehouse import Warehouse, WarehouseUnavailable
     from orchestration.runner import run_pipeline
     from orchestration.summary import print_summary
 
@@ -168,10 +182,19 @@ def _run(args: argparse.Namespace) -> int:
     if args.warehouse.exists():
         _check_readable(args.warehouse)
     _configure_environment(args)
-    with dg.DagsterInstance.get() as instance:
-        outcome = run_pipeline(
-            args.dumps, Warehouse(str(args.warehouse)), instance, workers=args.workers, progress=_progress_printer()
-        )
+    warehouse = Warehouse(str(args.warehouse))
+    try:
+        with warehouse.exclusive_run(), dg.DagsterInstance.get() as instance:
+            outcome = run_pipeline(
+                args.dumps,
+                warehouse,
+                instance,
+                workers=args.workers,
+                progress=_progress_printer(),
+                allow_removals=args.allow_removals,
+            )
+    except (RemovalRefused, WarehouseUnavailable) as error:
+        raise CliError(str(error)) from error
     print_summary(outcome)
     return 0 if outcome.succeeded else 1
 
@@ -201,6 +224,9 @@ def _sql(args: argparse.Namespace) -> int:
 
     try:
         with Warehouse(str(args.warehouse)).reader() as connection:
+            if not args.allow_files:
+                connection.execute("SET enable_external_access = false")
+                connection.execute("SET lock_configuration = true")  # the query cannot turn it back on
             *leading, last = statements(args.query) or [None]
             for statement in leading:
                 connection.execute(statement).fetchall()

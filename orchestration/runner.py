@@ -3,18 +3,21 @@
 It decides what needs work with the same rule as the dumps-folder sensor (newsdesk.work),
 then executes the same jobs with Dagster's `execute_job`, each run in a run-worker process as
 the daemon's run launcher does, with the executor the job defines: one ingest run per dump
-that needs parsing, at most `workers` at a time, then one publish run. What it reports comes
+that needs parsing, at most `workers` at a time, then one publish run in a worker of its own,
+which has imported Great Expectations meanwhile. What it reports comes
 from the runs' results and from the warehouse itself.
 """
 
 from __future__ import annotations
 
 import ctypes
+import gc
 import multiprocessing
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,11 +25,12 @@ from pathlib import Path
 import dagster as dg
 from dagster._core.instance.ref import InstanceRef
 
-from assets.keys import DUMPS_PARTITIONS, INGEST_JOB, PARSED_DUMP, PUBLISH_JOB
+from assets.keys import DUMPS_PARTITIONS, INGEST_JOB, PARSED_DUMP, PUBLISH_JOB, WAREHOUSE_TABLES_OP
 from assets.partitions import last_parses
 from newsdesk.contents import WarehouseContents, warehouse_contents
 from newsdesk.parsing import part_file_is_current, part_file_rows
 from newsdesk.readers import discover_dumps
+from newsdesk.removals import RemovalPolicy, check_removals, warehouse_origin
 from newsdesk.warehouse import Warehouse
 from newsdesk.work import plan_dumps_work
 
@@ -61,10 +65,19 @@ def run_pipeline(
     instance: dg.DagsterInstance,
     workers: int = 2,
     progress: Callable[[str], None] | None = None,
+    allow_removals: bool = False,
 ) -> RunOutcome:
     """Parse every dump of the folder that needs it, then publish the warehouse. The
-    definitions must read the same dumps folder and warehouse (the CLI sets their variables)."""
+    definitions must read the same dumps folder and warehouse (the CLI sets their variables).
+
+    Raises RemovalRefused, before any work, if the publish would remove dumps it may not
+    (newsdesk.removals): the publish would refuse the same, after the parsing."""
     listing = discover_dumps(dumps)
+    if warehouse.file.exists():
+        with warehouse.reader() as connection:
+            built_from, loaded = warehouse_origin(connection)
+        present = [dump.dump_id for dump in listing.dumps]
+        check_removals(built_from, dumps, loaded, present, RemovalPolicy(allow=allow_removals))
     outcome = RunOutcome(
         warehouse=warehouse.file, dumps=[dump.dump_id for dump in listing.dumps], skipped=listing.skipped
     )
@@ -89,7 +102,7 @@ def run_pipeline(
     parse_config = {**_QUIET_CONSOLE, "ops": {PARSED_DUMP.to_python_identifier(): {"config": {"threads": threads}}}}
     pages = 0
     instance_ref = instance.get_ref()
-    with _run_workers(parallel) as workers_pool:
+    with _run_workers(parallel) as workers_pool, _run_workers(1, _import_publish_libraries) as publish_worker:
         launched = {
             workers_pool.submit(_execute, instance_ref, INGEST_JOB, parse_config, {"dagster/partition": dump_id}): dump_id
             for dump_id in to_parse
@@ -106,7 +119,11 @@ def run_pipeline(
                 progress(f"[{number}/{len(to_parse)}] parsed {dump_id}: {pages:,} pages so far")
         if progress:
             progress("publishing the warehouse")
-        published: Future[RunResult] = workers_pool.submit(_execute, instance_ref, PUBLISH_JOB, _QUIET_CONSOLE, {})
+        publish_config = {
+            **_QUIET_CONSOLE,
+            "ops": {WAREHOUSE_TABLES_OP: {"config": {"allow_removals": allow_removals}}},
+        }
+        published: Future[RunResult] = publish_worker.submit(_execute, instance_ref, PUBLISH_JOB, publish_config, {})
         result = published.result()
     if result.error:
         outcome.failures["publish"] = result.error
@@ -131,31 +148,59 @@ class RunResult:
     failed_checks: list[str] = field(default_factory=list)  # "table: check (severity)"
 
 
-def _run_workers(count: int) -> ProcessPoolExecutor:
+@contextmanager
+def _run_workers(count: int, warm_up: Callable[[], None] | None = None) -> Iterator[ProcessPoolExecutor]:
     """Processes that execute runs, as the daemon's run launcher starts one per run, each
-    kept for several runs. Spawned, not forked: polars' and DuckDB's threads do not survive a
-    fork, and a spawned process loads the definitions with this process's settings. A worker
-    dies with the process that started it (Linux), so a killed `newsdesk run` leaves no
-    worker parsing on."""
+    kept for several runs, started at once (then `warm_up` runs in each). Spawned, not forked:
+    polars' and DuckDB's threads do not survive a fork, and a spawned process loads the
+    definitions with this process's settings. A worker dies with the process that started it
+    (Linux), so a killed `newsdesk run` leaves no worker parsing on; an interrupted one (Ctrl-C)
+    starts none of the runs still queued."""
     context = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(
-        max_workers=count, mp_context=context, initializer=_die_with_parent, initargs=(os.getpid(),)
+    pool = ProcessPoolExecutor(
+        max_workers=count, mp_context=context, initializer=_start_worker, initargs=(os.getpid(), warm_up)
     )
+    try:
+        for _ in range(count):
+            pool.submit(int)  # a worker starts with its first task
+        yield pool
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
 
-def _die_with_parent(parent: int) -> None:
+def _start_worker(parent: int, warm_up: Callable[[], None] | None) -> None:
     if sys.platform == "linux":
         set_parent_death_signal = 1  # PR_SET_PDEATHSIG
         ctypes.CDLL(None, use_errno=True).prctl(set_parent_death_signal, signal.SIGKILL)
     if os.getppid() != parent:  # the parent died while this process started: no signal will come
         os._exit(1)
+    # Dagster, polars and GX bring millions of long-lived objects that every full collection
+    # walks: at the default thresholds a run makes many, each a noticeable pause.
+    gc.set_threshold(10_000, 10, 10)
+    import orchestration.definitions  # noqa: F401  (what every run loads)
+
+    if warm_up is not None:
+        warm_up()
+    gc.freeze()  # what was imported is no garbage: later collections skip it
+
+
+def _import_publish_libraries() -> None:
+    """The publish run's checks need Great Expectations, which takes seconds to import: its
+    worker imports it while the parse runs go, giving way to them."""
+    os.nice(10)
+    import great_expectations  # noqa: F401
 
 
 def _execute(instance_ref: InstanceRef, job_name: str, run_config: dict, tags: dict[str, str]) -> RunResult:
     """Execute one run of the job, with the executor the job defines (in a run worker)."""
     job = dg.build_reconstructable_job("orchestration.definitions", "job_named", reconstructable_args=(job_name,))
     with dg.DagsterInstance.from_ref(instance_ref) as instance:
-        result = dg.execute_job(job, instance=instance, run_config=run_config, tags=tags)
+        try:
+            result = dg.execute_job(job, instance=instance, run_config=run_config, tags=tags)
+        except dg.DagsterError as error:  # the run could not start: its definitions or config are wrong
+            return RunResult(_innermost_message(error))
     failed = [
         f"{e.asset_check_key.asset_key.to_user_string()}: {e.asset_check_key.name} ({e.severity.value})"
         for e in result.get_asset_check_evaluations()
@@ -164,6 +209,13 @@ def _execute(instance_ref: InstanceRef, job_name: str, run_config: dict, tags: d
     return RunResult(
         None if result.success else _first_error(result), len(result.get_asset_check_evaluations()), failed
     )
+
+
+def _innermost_message(error: BaseException) -> str:
+    while error.__cause__ is not None:
+        error = error.__cause__
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return " ".join(lines[:3]) or type(error).__name__
 
 
 def _first_error(result: dg.ExecuteJobResult) -> str:

@@ -28,6 +28,7 @@ SELECT p.crawl_date, s.position, s.headline_id, h.text, h.language, count(*) AS 
 FROM headline_sightings AS s
 JOIN pages AS p USING (dump_id, page_id)
 JOIN headlines AS h USING (headline_id)
+WHERE p.status <> 'duplicate_id'  -- a repeated page_id's later pages have no ticker
 GROUP BY ALL;
 
 -- Articles whose detected language is not their edition's (und excluded).

@@ -267,3 +267,23 @@ def test_suites_keep_their_order_and_a_failed_query_fails_only_its_suite(tmp_pat
     assert [run.rows for run in runs] == [5, None, 5]
     assert all(outcome.passed for run in (runs[0], runs[2]) for outcome in run.outcomes)
     assert all("no_such_column" in outcome.error for outcome in runs[1].outcomes)
+
+
+def test_a_dump_that_repeats_a_page_id_is_data_not_a_failure(tmp_path):
+    from tests.test_scale import build, jsonl_dump, page
+
+    dumps = tmp_path / "dumps"
+    dumps.mkdir()
+    jsonl_dump(
+        dumps / "d-2026-01-01.jsonl",
+        [page("Premier", id="same"), page("Autre", id="other"), page("Second", id="same")],
+    )
+    warehouse = tmp_path / "w.duckdb"
+    build(dumps, warehouse)
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        rows = connection.execute("SELECT page_id, status, title FROM pages ORDER BY status, title").fetchall()
+        titles = connection.execute("SELECT title FROM articles ORDER BY title").fetchall()
+    assert rows == [("same", "duplicate_id", None), ("other", "ok", "Autre"), ("same", "ok", "Premier")]
+    assert titles == [("Autre",), ("Premier",)]
+    result, evaluations = run_checks(warehouse, [("pages", "page_key_unique"), ("pages", "status_known")])
+    assert result.success and all(evaluation.passed for evaluation in evaluations.values())

@@ -63,6 +63,24 @@ def test_a_bad_query_is_one_line(tmp_path, env):
     assert result.returncode == 2 and result.stderr.startswith("newsdesk: query failed:")
 
 
+def test_sql_reaches_files_only_when_allowed(tmp_path, env):
+    import duckdb
+
+    warehouse = tmp_path / "w.duckdb"
+    duckdb.connect(str(warehouse)).close()
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for the query")
+    query = f"SELECT content FROM read_text('{secret}')"
+    refused = newsdesk("sql", query, "--csv", "--warehouse", str(warehouse), env=env)
+    assert refused.returncode == 2 and "not for the query" not in refused.stdout
+    assert refused.stderr.startswith("newsdesk: query failed:") and "disabled" in refused.stderr
+    written = tmp_path / "out.csv"
+    copy = newsdesk("sql", f"COPY (SELECT 1 AS x) TO '{written}'", "--warehouse", str(warehouse), env=env)
+    assert copy.returncode == 2 and not written.exists()
+    allowed = newsdesk("sql", query, "--csv", "--allow-files", "--warehouse", str(warehouse), env=env)
+    assert allowed.returncode == 0 and "not for the query" in allowed.stdout
+
+
 @pytest.mark.parametrize(
     ("command", "says"),
     [

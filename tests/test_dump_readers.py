@@ -1,6 +1,7 @@
 import gzip
 import io
 import json
+import os
 import tarfile
 import zipfile
 from datetime import date
@@ -10,6 +11,7 @@ import pytest
 
 from newsdesk.readers import DUMP_FORMATS, discover_dumps, read_dump
 from newsdesk.project import SAMPLE_DUMPS_DIR
+from newsdesk.transforms.editions import load_editions
 from tests.builders import make_page
 
 PAGE = make_page()
@@ -132,3 +134,20 @@ def test_missing_dumps_folder_is_a_clear_error(tmp_path):
 def test_crawl_date_from_dump_name(tmp_path, name, expected):
     (tmp_path / name).mkdir()
     assert only_dump(tmp_path).crawl_date_from_name == expected
+
+
+def test_special_files_are_rejected_without_being_opened(tmp_path):
+    dump = tmp_path / "d-2026-01-01"
+    dump.mkdir()
+    (dump / "page.txt").write_text(make_page())
+    os.mkfifo(dump / "fifo.txt")  # opened for reading, it would block the run forever
+    (dump / "to-fifo.txt").symlink_to(dump / "fifo.txt")
+    (dump / "dangling.txt").symlink_to(dump / "nothing.txt")
+    [found] = discover_dumps(tmp_path).dumps
+    rows = pl.concat(read_dump(found, load_editions())).select("page_id", "status").sort("page_id").rows()
+    assert rows == [
+        ("dangling", "unreadable"),
+        ("fifo", "unsafe_member"),
+        ("page", None),
+        ("to-fifo", "unsafe_member"),
+    ]

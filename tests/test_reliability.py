@@ -197,8 +197,9 @@ def test_an_unwritable_warehouse_location_is_one_clear_error(tmp_path):
     result = subprocess.run(
         [str(NEWSDESK), "run", "--warehouse", str(blocker / "w.duckdb")], env=env, capture_output=True, text=True
     )
-    assert result.returncode == 1
-    assert "FAILED publish" in result.stdout and "Traceback" not in result.stdout + result.stderr
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"newsdesk: cannot write next to {blocker / 'w.duckdb'}")
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stdout
     assert blocker.read_text() == "a file where a folder should be"
 
 

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from newsdesk.files import part_file_name
 from newsdesk.readers import discover_dumps
 from newsdesk.parsing import PART_SCHEMA, part_file_is_current, write_parsed_dump
 from newsdesk.project import read_sql
@@ -41,7 +42,7 @@ def build(dumps: Path, warehouse: Path, memory_limit: str = "256MB", temp_limit:
     listing = discover_dumps(dumps).dumps
     files = {}
     for dump in listing:
-        target = parts / f"{dump.dump_id}.parquet"
+        target = parts / part_file_name(dump.dump_id)
         if not target.exists() or target.stat().st_mtime_ns < dump.path.stat().st_mtime_ns:
             write_parsed_dump(dump, target)
         files[dump.dump_id] = target
@@ -51,7 +52,7 @@ def build(dumps: Path, warehouse: Path, memory_limit: str = "256MB", temp_limit:
         configure_connection(connection, memory_limit)
         connection.execute("SET max_temp_directory_size = $limit", {"limit": temp_limit})
         connection.execute(read_sql("schema.sql"))
-        publish(connection, files)
+        publish(connection, files, dumps)
 
 
 def snapshot(warehouse: Path) -> dict:
@@ -183,7 +184,7 @@ def test_the_publish_refuses_partition_files_of_an_older_layout(tmp_path):
     with duckdb.connect(str(tmp_path / "w.duckdb")) as connection:
         connection.execute(read_sql("schema.sql"))
         with pytest.raises(ValueError, match="older newsdesk.*old-2026-01-01.parquet"):
-            publish(connection, {"old-2026-01-01": old})
+            publish(connection, {"old-2026-01-01": old}, tmp_path)
 
 
 def test_the_publish_streams_within_a_small_memory_limit(tmp_path):

@@ -29,4 +29,5 @@ SELECT
     seen.first_seen, seen.last_seen, seen.sightings
 FROM read_parquet($winner_files::VARCHAR[]) AS page
 JOIN winner ON winner.dump_id = page.dump_id AND winner.page_id = page.page_id
-JOIN seen ON seen.article_id = winner.article_id;
+JOIN seen ON seen.article_id = winner.article_id
+WHERE page.status = 'ok';  -- not a later page of the dump with the same page_id (duplicate_id)

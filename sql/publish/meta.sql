@@ -32,5 +32,9 @@ CREATE TABLE IF NOT EXISTS meta.dump_headlines (
 CREATE TABLE IF NOT EXISTS meta.pending_articles (article_id VARCHAR NOT NULL);
 CREATE TABLE IF NOT EXISTS meta.pending_headlines (headline_id VARCHAR NOT NULL);
 
+-- The dumps folder of the last publish: a publish from another folder may not remove dumps
+-- unless told to (newsdesk/removals.py).
+CREATE TABLE IF NOT EXISTS meta.dumps_folder (path VARCHAR NOT NULL);
+
 -- The layout of the tables above; a warehouse written by another layout is rebuilt.
 CREATE TABLE IF NOT EXISTS meta.publish_format (version INTEGER NOT NULL);

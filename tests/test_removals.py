@@ -1,0 +1,106 @@
+"""No silent wipe: a publish takes dumps out of the warehouse only when that is plainly meant."""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from newsdesk.project import SAMPLE_DUMPS_DIR
+from newsdesk.removals import RemovalPolicy, RemovalRefused, check_removals
+from tests.test_scale import build, jsonl_dump, page, snapshot
+
+NEWSDESK = Path(sys.executable).with_name("newsdesk")
+LOADED = [f"dump-{i}" for i in range(10)]
+
+
+def test_removing_a_few_dumps_of_the_same_folder_is_allowed(tmp_path):
+    check_removals(str(tmp_path), tmp_path, LOADED, LOADED[2:], RemovalPolicy())
+
+
+def test_removing_most_dumps_is_refused_unless_allowed(tmp_path):
+    with pytest.raises(RemovalRefused, match="lacks 6 of the warehouse's 10 dumps.*--allow-removals"):
+        check_removals(str(tmp_path), tmp_path, LOADED, LOADED[6:], RemovalPolicy())
+    with pytest.raises(RemovalRefused, match="lacks 10 of"):
+        check_removals(str(tmp_path), tmp_path, LOADED, [], RemovalPolicy())  # a folder emptied mid-run
+    check_removals(str(tmp_path), tmp_path, LOADED, [], RemovalPolicy(allow=True))
+    check_removals(str(tmp_path), tmp_path, LOADED, LOADED[6:], RemovalPolicy(max_share=0.6))
+
+
+def test_another_folder_may_add_dumps_but_not_remove_any_unasked(tmp_path):
+    other = tmp_path / "other"
+    check_removals(str(tmp_path), other, LOADED, [*LOADED, "new"], RemovalPolicy())
+    with pytest.raises(RemovalRefused, match=f"built from {tmp_path}, not {other}.*--dumps {tmp_path}"):
+        check_removals(str(tmp_path), other, LOADED, LOADED[1:], RemovalPolicy())
+
+
+def test_a_refused_publish_changes_nothing(tmp_path):
+    dumps = tmp_path / "dumps"
+    dumps.mkdir()
+    for name in ("a-2026-01-01", "b-2026-01-02"):
+        jsonl_dump(dumps / f"{name}.jsonl", [page(f"Article de {name}")])
+    warehouse = tmp_path / "w.duckdb"
+    build(dumps, warehouse)
+    before = snapshot(warehouse)
+    for dump in dumps.iterdir():
+        dump.unlink()
+    with pytest.raises(RemovalRefused):
+        build(dumps, warehouse)
+    assert snapshot(warehouse) == before
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        assert connection.execute("SELECT path FROM meta.dumps_folder").fetchall() == [(str(dumps.resolve()),)]
+
+
+def newsdesk_run(*args: str, home: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    return subprocess.run([str(NEWSDESK), "run", *args], env=env, capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.slow
+def test_a_forgotten_dumps_option_does_not_wipe_the_warehouse(tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    for name in ("site-2026-01-01", "site-2026-01-02"):
+        jsonl_dump(mine / f"{name}.jsonl", [page(f"Article de {name}")])
+    warehouse = tmp_path / "w.duckdb"
+    assert newsdesk_run("--dumps", str(mine), "--warehouse", str(warehouse), home=tmp_path / "home").returncode == 0
+    before = snapshot(warehouse)
+
+    forgot = newsdesk_run("--warehouse", str(warehouse), home=tmp_path / "home")  # the bundled samples
+    assert forgot.returncode == 2
+    assert forgot.stderr.startswith(f"newsdesk: the warehouse was built from {mine}")
+    assert len(forgot.stderr.strip().splitlines()) == 1 and snapshot(warehouse) == before
+
+    empty = tmp_path / "empty"
+    shutil.copytree(mine, empty)
+    for dump in empty.iterdir():
+        dump.unlink()
+    emptied = newsdesk_run("--dumps", str(empty), "--warehouse", str(warehouse), home=tmp_path / "home")
+    assert emptied.returncode == 2 and snapshot(warehouse) == before
+
+    meant = newsdesk_run(
+        "--dumps", str(SAMPLE_DUMPS_DIR), "--warehouse", str(warehouse), "--allow-removals", home=tmp_path / "home"
+    )
+    assert meant.returncode == 0, meant.stdout + meant.stderr
+    assert "38 pages" in meant.stdout
+
+
+@pytest.mark.slow
+def test_a_second_run_on_the_same_warehouse_refuses_at_once(tmp_path):
+    warehouse = tmp_path / "w.duckdb"
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home")}
+    first = subprocess.Popen(
+        [str(NEWSDESK), "run", "--warehouse", str(warehouse)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    lock = Path(str(warehouse) + ".run.lock")
+    while not lock.exists() and first.poll() is None:
+        time.sleep(0.01)
+    second = newsdesk_run("--warehouse", str(warehouse), home=tmp_path / "home")
+    first.communicate(timeout=600)
+    assert first.returncode == 0
+    assert second.returncode == 2
+    assert second.stderr.strip() == f"newsdesk: another newsdesk run is working on {warehouse}: wait for it to end"
