@@ -1,10 +1,10 @@
 """`newsdesk run`: the runs the daemon would launch for a dumps folder, launched now.
 
 It decides what needs work with the same rule as the dumps-folder sensor (newsdesk.work),
-then executes the same jobs with Dagster's `execute_job`, each run in a run-worker process as
-the daemon's run launcher does, with the executor the job defines: one ingest run per dump
-that needs parsing, at most `workers` at a time, then one publish run in a worker of its own,
-which has imported Great Expectations meanwhile. What it reports comes
+then executes the same jobs with Dagster's `execute_job`, with the executor each job defines:
+one ingest run per dump that needs parsing, each in a run-worker process as the daemon's run
+launcher starts them, at most `workers` at a time; then the publish run, in this process,
+which imported Great Expectations while it waited for the parse runs. What it reports comes
 from the runs' results and from the warehouse itself.
 """
 
@@ -16,9 +16,10 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -102,29 +103,30 @@ def run_pipeline(
     parse_config = {**_QUIET_CONSOLE, "ops": {PARSED_DUMP.to_python_identifier(): {"config": {"threads": threads}}}}
     pages = 0
     instance_ref = instance.get_ref()
-    with _run_workers(parallel) as workers_pool, _run_workers(1, _import_publish_libraries) as publish_worker:
-        launched = {
-            workers_pool.submit(_execute, instance_ref, INGEST_JOB, parse_config, {"dagster/partition": dump_id}): dump_id
-            for dump_id in to_parse
-        }
-        for number, finished in enumerate(as_completed(launched), start=1):
-            dump_id = launched[finished]
-            result = finished.result()
-            if result.error:
-                outcome.failures[f"parse {dump_id}"] = result.error
-            else:
-                outcome.parsed[dump_id] = part_file_rows(warehouse.part_path(dump_id))
-                pages += outcome.parsed[dump_id]
-            if progress:
-                progress(f"[{number}/{len(to_parse)}] parsed {dump_id}: {pages:,} pages so far")
-        if progress:
-            progress("publishing the warehouse")
-        publish_config = {
-            **_QUIET_CONSOLE,
-            "ops": {WAREHOUSE_TABLES_OP: {"config": {"allow_removals": allow_removals}}},
-        }
-        published: Future[RunResult] = publish_worker.submit(_execute, instance_ref, PUBLISH_JOB, publish_config, {})
-        result = published.result()
+    # The publish runs here, once the parse runs are done; meanwhile this process, which only
+    # waits for them, imports what the publish's checks need.
+    warm_up = threading.Thread(target=_import_publish_libraries, name="newsdesk-warm-up", daemon=True)
+    warm_up.start()
+    if to_parse:
+        with _run_workers(parallel) as workers_pool:
+            launched = {
+                workers_pool.submit(_execute, instance_ref, INGEST_JOB, parse_config, {"dagster/partition": d}): d
+                for d in to_parse
+            }
+            for number, finished in enumerate(as_completed(launched), start=1):
+                dump_id = launched[finished]
+                result = finished.result()
+                if result.error:
+                    outcome.failures[f"parse {dump_id}"] = result.error
+                else:
+                    outcome.parsed[dump_id] = part_file_rows(warehouse.part_path(dump_id))
+                    pages += outcome.parsed[dump_id]
+                if progress:
+                    progress(f"[{number}/{len(to_parse)}] parsed {dump_id}: {pages:,} pages so far")
+    if progress:
+        progress("publishing the warehouse")
+    publish_config = {**_QUIET_CONSOLE, "ops": {WAREHOUSE_TABLES_OP: {"config": {"allow_removals": allow_removals}}}}
+    result = _execute(instance_ref, PUBLISH_JOB, publish_config, {})
     if result.error:
         outcome.failures["publish"] = result.error
     outcome.checks_run = result.checks_run
@@ -141,7 +143,7 @@ def run_pipeline(
 
 @dataclass(frozen=True)
 class RunResult:
-    """What a run worker hands back: plain values, which pickle."""
+    """What a run hands back, from a run worker: plain values, which pickle."""
 
     error: str | None  # the first error line of a failed run
     checks_run: int = 0
@@ -149,16 +151,16 @@ class RunResult:
 
 
 @contextmanager
-def _run_workers(count: int, warm_up: Callable[[], None] | None = None) -> Iterator[ProcessPoolExecutor]:
+def _run_workers(count: int) -> Iterator[ProcessPoolExecutor]:
     """Processes that execute runs, as the daemon's run launcher starts one per run, each
-    kept for several runs, started at once (then `warm_up` runs in each). Spawned, not forked:
+    kept for several runs, started at once. Spawned, not forked:
     polars' and DuckDB's threads do not survive a fork, and a spawned process loads the
     definitions with this process's settings. A worker dies with the process that started it
     (Linux), so a killed `newsdesk run` leaves no worker parsing on; an interrupted one (Ctrl-C)
     starts none of the runs still queued."""
     context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(
-        max_workers=count, mp_context=context, initializer=_start_worker, initargs=(os.getpid(), warm_up)
+        max_workers=count, mp_context=context, initializer=_start_worker, initargs=(os.getpid(),)
     )
     try:
         for _ in range(count):
@@ -170,7 +172,7 @@ def _run_workers(count: int, warm_up: Callable[[], None] | None = None) -> Itera
     pool.shutdown(wait=True)
 
 
-def _start_worker(parent: int, warm_up: Callable[[], None] | None) -> None:
+def _start_worker(parent: int) -> None:
     if sys.platform == "linux":
         set_parent_death_signal = 1  # PR_SET_PDEATHSIG
         ctypes.CDLL(None, use_errno=True).prctl(set_parent_death_signal, signal.SIGKILL)
@@ -181,15 +183,14 @@ def _start_worker(parent: int, warm_up: Callable[[], None] | None) -> None:
     gc.set_threshold(10_000, 10, 10)
     import orchestration.definitions  # noqa: F401  (what every run loads)
 
-    if warm_up is not None:
-        warm_up()
     gc.freeze()  # what was imported is no garbage: later collections skip it
 
 
 def _import_publish_libraries() -> None:
-    """The publish run's checks need Great Expectations, which takes seconds to import: its
-    worker imports it while the parse runs go, giving way to them."""
-    os.nice(10)
+    """The publish run's checks need Great Expectations, which takes seconds to import. This
+    thread imports it at a lower priority than the parse runs (on Linux a thread has its own)."""
+    if sys.platform == "linux":
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
     import great_expectations  # noqa: F401
 
 

@@ -220,3 +220,15 @@ def test_batch_decoding_equals_page_decoding(pages):
     decoded = decode_pages(pages, EDITIONS)
     expected = [decode_page(raw, EDITIONS) for raw in pages]
     assert decoded.rows() == [(d.text, d.encoding, d.status, d.detail) for d in expected]
+
+
+def test_a_long_dump_name_in_any_script_gets_a_short_partition_file(tmp_path):
+    dump_id = "مغرس-" + "ا" * 38 + "-2026-01-01"  # URL-quoted, its name would pass 255 bytes
+    dumps = tmp_path / "dumps"
+    dumps.mkdir()
+    jsonl_dump(dumps / f"{dump_id}.jsonl", [page("Un titre")])
+    build(dumps, tmp_path / "w.duckdb")
+    [part] = (tmp_path / "w.parts").glob("*.parquet")
+    assert len(part.name.encode()) < 64
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as connection:
+        assert connection.execute("SELECT DISTINCT dump_id FROM pages").fetchall() == [(dump_id,)]
