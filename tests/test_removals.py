@@ -38,11 +38,15 @@ def test_another_folder_may_add_dumps_but_not_remove_any_unasked(tmp_path):
         check_removals(str(tmp_path), other, LOADED, LOADED[1:], RemovalPolicy())
 
 
+def folder_of_two_dumps(folder: Path) -> Path:
+    folder.mkdir()
+    for name in ("site-2026-01-01", "site-2026-01-02"):
+        jsonl_dump(folder / f"{name}.jsonl", [page(f"Article de {name}")])
+    return folder
+
+
 def test_a_refused_publish_changes_nothing(tmp_path):
-    dumps = tmp_path / "dumps"
-    dumps.mkdir()
-    for name in ("a-2026-01-01", "b-2026-01-02"):
-        jsonl_dump(dumps / f"{name}.jsonl", [page(f"Article de {name}")])
+    dumps = folder_of_two_dumps(tmp_path / "dumps")
     warehouse = tmp_path / "w.duckdb"
     build(dumps, warehouse)
     before = snapshot(warehouse)
@@ -62,10 +66,7 @@ def newsdesk_run(*args: str, home: Path) -> subprocess.CompletedProcess:
 
 @pytest.mark.slow
 def test_a_forgotten_dumps_option_does_not_wipe_the_warehouse(tmp_path):
-    mine = tmp_path / "mine"
-    mine.mkdir()
-    for name in ("site-2026-01-01", "site-2026-01-02"):
-        jsonl_dump(mine / f"{name}.jsonl", [page(f"Article de {name}")])
+    mine = folder_of_two_dumps(tmp_path / "mine")
     warehouse = tmp_path / "w.duckdb"
     assert newsdesk_run("--dumps", str(mine), "--warehouse", str(warehouse), home=tmp_path / "home").returncode == 0
     before = snapshot(warehouse)
