@@ -11,6 +11,7 @@ from the runs' results and from the warehouse itself.
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import gc
 import multiprocessing
 import os
@@ -32,7 +33,7 @@ from newsdesk.contents import WarehouseContents, warehouse_contents
 from newsdesk.parsing import part_file_is_current, part_file_rows
 from newsdesk.readers import discover_dumps
 from newsdesk.removals import RemovalPolicy, check_removals, warehouse_origin
-from newsdesk.warehouse import Warehouse
+from newsdesk.warehouse import Warehouse, WarehouseUnavailable
 from newsdesk.work import plan_dumps_work
 
 # The summary reports outcomes and first error lines; the run's events, tracebacks
@@ -74,11 +75,16 @@ def run_pipeline(
     Raises RemovalRefused, before any work, if the publish would remove dumps it may not
     (newsdesk.removals): the publish would refuse the same, after the parsing."""
     listing = discover_dumps(dumps)
-    if warehouse.file.exists():
-        with warehouse.reader() as connection:
+    # Read without waiting: a user's session may hold the file read-write, and the publish
+    # writes a new version beside it whatever that session does.
+    at_once = dataclasses.replace(warehouse, lock_timeout_seconds=0)
+    try:
+        with at_once.reader() as connection:
             built_from, loaded = warehouse_origin(connection)
-        present = [dump.dump_id for dump in listing.dumps]
-        check_removals(built_from, dumps, loaded, present, RemovalPolicy(allow=allow_removals))
+    except WarehouseUnavailable:  # none yet, or held: the publish asks the same question
+        built_from, loaded = None, []
+    present = [dump.dump_id for dump in listing.dumps]
+    check_removals(built_from, dumps, loaded, present, RemovalPolicy(allow=allow_removals))
     outcome = RunOutcome(
         warehouse=warehouse.file, dumps=[dump.dump_id for dump in listing.dumps], skipped=listing.skipped
     )
@@ -131,9 +137,11 @@ def run_pipeline(
         outcome.failures["publish"] = result.error
     outcome.checks_run = result.checks_run
     outcome.failed_checks = result.failed_checks
-    if warehouse.file.exists():
-        with warehouse.reader() as connection:
+    try:
+        with at_once.reader() as connection:
             outcome.contents = warehouse_contents(connection)
+    except WarehouseUnavailable:  # the publish failed and a session holds the old version
+        outcome.contents = None
     outcome.report = warehouse.report_path if warehouse.report_path.exists() else None
     outcome.data_docs = warehouse.data_docs_index if outcome.checks_run else None
     if progress:
