@@ -54,6 +54,13 @@ def processes_left(group: int, patience: float = 60) -> list[str]:
     return survivors
 
 
+def run(dumps: Path, warehouse: Path, home: Path) -> str:
+    process = start_run(dumps, warehouse, home)
+    out, err = process.communicate(timeout=600)
+    assert process.returncode == 0, out + err
+    return out
+
+
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     """Two states of a dumps folder, and the warehouse each one must give."""
