@@ -57,11 +57,8 @@ def warehouse_tables(
     context: dg.AssetExecutionContext, config: PublishConfig, dumps: DumpsFolder, warehouse: WarehouseResource
 ):
     store = warehouse.warehouse
-    part_files = {
-        dump.dump_id: store.part_path(dump.dump_id)
-        for dump in dumps.listing().dumps
-        if store.part_path(dump.dump_id).exists()
-    }
+    candidates = {dump.dump_id: store.part_path(dump.dump_id) for dump in dumps.listing().dumps}
+    part_files = {dump_id: path for dump_id, path in candidates.items() if path.exists()}
     with store.writer() as connection:
         report = publish(
             connection,

@@ -48,7 +48,6 @@ class RunOutcome:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # entries that are not dumps, and why
     unchanged: list[str] = field(default_factory=list)  # dumps not parsed again: same content as last time
     removed: list[str] = field(default_factory=list)  # dumps gone from the folder, and so from the warehouse
-    parsed: dict[str, int] = field(default_factory=dict)  # dump_id -> pages, of the dumps parsed now
     contents: WarehouseContents | None = None  # the warehouse after the publish
     report: Path | None = None
     data_docs: Path | None = None
@@ -125,8 +124,7 @@ def run_pipeline(
                 if result.error:
                     outcome.failures[f"parse {dump_id}"] = result.error
                 else:
-                    outcome.parsed[dump_id] = part_file_rows(warehouse.part_path(dump_id))
-                    pages += outcome.parsed[dump_id]
+                    pages += part_file_rows(warehouse.part_path(dump_id))
                 if progress:
                     progress(f"[{number}/{len(to_parse)}] parsed {dump_id}: {pages:,} pages so far")
     if progress:
