@@ -39,9 +39,7 @@ def parsed_dump(
     dump = dumps.dump(context.partition_key)
     signature = dump.signature  # before reading: a change during the read shows up next time
     target = warehouse.warehouse.part_path(dump.dump_id)
-    report = write_parsed_dump(
-        dump, target, max_page_bytes=dumps.page_limit(), threads=config.threads, log=context.log.info
-    )
+    report = write_parsed_dump(dump, target, limits=dumps.read_limits(), threads=config.threads, log=context.log.info)
     rejected = {status: count for status, count in report.by_status.items() if status != "ok"}
     context.log.info(f"{dump.dump_id}: {report.by_status.get('ok', 0)} pages kept, rejected {rejected or 'none'}")
     preview = report.preview if report.preview is not None else pl.DataFrame()

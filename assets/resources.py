@@ -15,7 +15,16 @@ import dagster as dg
 import pydantic
 
 from assets.keys import DUMPS_RESOURCE, WAREHOUSE_RESOURCE
-from newsdesk.readers import DEFAULT_MAX_PAGE_BYTES, Dump, DumpListing, discover_dumps
+from newsdesk.readers import (
+    DEFAULT_MAX_DUMP_BYTES,
+    DEFAULT_MAX_DUMP_RECORDS,
+    DEFAULT_MAX_EXPANSION,
+    DEFAULT_MAX_PAGE_BYTES,
+    Dump,
+    DumpListing,
+    ReadLimits,
+    discover_dumps,
+)
 from newsdesk.warehouse import DEFAULT_DUCKDB_MEMORY, DEFAULT_LOCK_TIMEOUT_SECONDS, Warehouse
 
 DUMPS_VARIABLE = "NEWSDESK_DUMPS"
@@ -24,21 +33,38 @@ MAX_PAGE_BYTES_VARIABLE = "NEWSDESK_MAX_PAGE_BYTES"
 
 
 class DumpsFolder(dg.ConfigurableResource):
-    """The folder of dumps: one entry (folder or file) per dump, one dump per partition.
-
-    A page larger than max_page_bytes is recorded as `too_large` without being read."""
+    """The folder of dumps: one entry (folder or file) per dump, one dump per partition, and
+    what reading one dump may cost (newsdesk.readers.ReadLimits)."""
 
     path: str
-    max_page_bytes: int = DEFAULT_MAX_PAGE_BYTES
+    max_page_bytes: int = pydantic.Field(
+        default=DEFAULT_MAX_PAGE_BYTES, description="A larger page is recorded as too_large without being read."
+    )
+    max_dump_records: int = pydantic.Field(
+        default=DEFAULT_MAX_DUMP_RECORDS, description="A dump stops, with a too_large row, past this many records."
+    )
+    max_dump_bytes: int = pydantic.Field(
+        default=DEFAULT_MAX_DUMP_BYTES, description="A dump stops, with a too_large row, past this many bytes of pages."
+    )
+    max_expansion: float = pydantic.Field(
+        default=DEFAULT_MAX_EXPANSION,
+        description="A compressed dump stops, with a too_large row, when it expands past this many times its size.",
+    )
 
     def listing(self) -> DumpListing:
         return discover_dumps(Path(self.path))
 
-    def page_limit(self) -> int:
-        """max_page_bytes, refused if it is not a positive number of bytes."""
-        if self.max_page_bytes <= 0:
-            raise dg.Failure(f"max_page_bytes is {self.max_page_bytes}: it must be a positive number of bytes")
-        return self.max_page_bytes
+    def read_limits(self) -> ReadLimits:
+        """The limits, refused with one line if one is not a positive number."""
+        try:
+            return ReadLimits(
+                max_page_bytes=self.max_page_bytes,
+                max_dump_records=self.max_dump_records,
+                max_dump_bytes=self.max_dump_bytes,
+                max_expansion=self.max_expansion,
+            )
+        except ValueError as error:
+            raise dg.Failure(str(error), allow_retries=False) from None
 
     def dump(self, dump_id: str) -> Dump:
         for dump in self.listing().dumps:

@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from newsdesk.files import durable_write
-from newsdesk.readers import DEFAULT_BATCH_SIZE, DEFAULT_MAX_PAGE_BYTES, Dump, read_dump
+from newsdesk.readers import Dump, ReadLimits, read_dump
 from newsdesk.transforms.editions import load_editions
 from newsdesk.transforms.language import identify_languages
 from newsdesk.transforms.parse import PARSED_SCHEMA, parse_pages
@@ -51,8 +51,7 @@ def write_parsed_dump(
     dump: Dump,
     target: Path,
     *,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    max_page_bytes: int = DEFAULT_MAX_PAGE_BYTES,
+    limits: ReadLimits = ReadLimits(),
     threads: int = DEFAULT_PARSE_THREADS,
     log: Callable[[str], None] | None = None,
 ) -> ParseReport:
@@ -64,12 +63,9 @@ def write_parsed_dump(
     report = ParseReport()
     started = time.monotonic()
     schema = pl.DataFrame(schema=PART_SCHEMA).to_arrow().schema
-    seen_ids = pl.Series("page_id", [], dtype=pl.String)
     with durable_write(target) as temporary:
         with pq.ParquetWriter(temporary, schema, compression="zstd", compression_level=1) as writer:
-            for parsed in _parsed_batches(dump, editions, batch_size, max_page_bytes, threads):
-                parsed = with_repeated_ids_rejected(parsed, seen_ids)
-                seen_ids = pl.concat([seen_ids, parsed["page_id"]], rechunk=False)
+            for parsed in _parsed_batches(dump, editions, limits, threads):
                 writer.write_table(parsed.to_arrow().cast(schema))
                 report.pages += parsed.height
                 report.bytes += int(parsed["size_bytes"].sum() or 0)
@@ -80,6 +76,7 @@ def write_parsed_dump(
                 if log is not None:
                     elapsed = max(time.monotonic() - started, 1e-9)
                     log(f"{dump.dump_id}: {report.pages} pages read, {report.pages / elapsed:,.0f} pages/s")
+        _reject_repeated_ids(temporary, schema, report)
     return report
 
 
@@ -87,19 +84,44 @@ def write_parsed_dump(
 _KEPT_BY_DUPLICATES = ("dump_id", "page_id", "crawl_date", "url", "encoding", "size_bytes", "status", "detail")
 
 
-def with_repeated_ids_rejected(parsed: pl.DataFrame, seen_ids: pl.Series) -> pl.DataFrame:
-    """A page whose page_id an earlier page of the dump has (in this batch or in seen_ids) is
-    rejected as duplicate_id: the dump's first page with an id is the page, the others keep a
-    row with their reason and no article or ticker."""
-    repeated = pl.col("page_id").is_in(seen_ids.implode()) | ~pl.col("page_id").is_first_distinct()
-    return parsed.with_columns(
-        *(pl.when(repeated).then(None).otherwise(pl.col(name)).alias(name) for name in parsed.columns
-          if name not in _KEPT_BY_DUPLICATES),
-        status=pl.when(repeated).then(pl.lit("duplicate_id")).otherwise("status"),
-        detail=pl.when(repeated)
-        .then(pl.lit("an earlier page of the dump has this page_id: the first one is kept"))
-        .otherwise("detail"),
+def _reject_repeated_ids(path: Path, schema, report: ParseReport) -> None:
+    """Reject as duplicate_id, in the written partition file, every page whose page_id an
+    earlier page of the dump has: the first page with an id is the page, the others keep a
+    row with their reason and no article or ticker. One scan of the page_id column finds them;
+    only a dump that has some is written again, row group by row group."""
+    import pyarrow.parquet as pq
+
+    repeated = (
+        pl.scan_parquet(path)
+        .select("page_id")
+        .with_row_index("row")
+        .filter(~pl.col("page_id").is_first_distinct())
+        .collect()["row"]
     )
+    if repeated.is_empty():
+        return
+    parquet = pq.ParquetFile(path)
+    first_row = 0
+    with durable_write(path) as rewritten, pq.ParquetWriter(rewritten, schema, compression="zstd") as writer:
+        for group in range(parquet.num_row_groups):
+            rows = pl.from_arrow(parquet.read_row_group(group)).with_row_index("row", offset=first_row)
+            first_row += rows.height
+            is_repeated = pl.col("row").is_in(repeated.implode())
+            before = rows.filter(is_repeated)
+            report.headline_sightings -= int(before["ticker"].list.len().sum() or 0)
+            report.by_status.subtract(dict(before["status"].value_counts().iter_rows()))
+            report.by_status["duplicate_id"] += before.height
+            rows = rows.with_columns(
+                *(pl.when(is_repeated).then(None).otherwise(pl.col(name)).alias(name)
+                  for name in PART_SCHEMA if name not in _KEPT_BY_DUPLICATES),
+                status=pl.when(is_repeated).then(pl.lit("duplicate_id")).otherwise("status"),
+                detail=pl.when(is_repeated)
+                .then(pl.lit("an earlier page of the dump has this page_id: the first one is kept"))
+                .otherwise("detail"),
+            )
+            writer.write_table(rows.select(list(PART_SCHEMA)).to_arrow().cast(schema))
+    report.by_status = +report.by_status  # drops the statuses no page has any more
+    report.preview = None if report.preview is None else report.preview.unique("page_id", keep="first")
 
 
 def part_file_is_current(path: Path) -> bool:
@@ -159,9 +181,7 @@ def with_body_languages(parsed: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _parsed_batches(
-    dump: Dump, editions, batch_size: int, max_page_bytes: int, threads: int
-) -> Iterator[pl.DataFrame]:
+def _parsed_batches(dump: Dump, editions, limits: ReadLimits, threads: int) -> Iterator[pl.DataFrame]:
     """The dump's pages as partition-file rows, batch by batch, in order. A thread reads ahead
     and several batches are parsed at once (polars works outside the GIL), so that one dump
     keeps the cores busy."""
@@ -171,14 +191,18 @@ def _parsed_batches(
         return parsed.with_columns(dump_id=pl.lit(dump.dump_id)).select(list(PART_SCHEMA))
 
     threads = max(1, threads)
+    # Parsing holds many times a batch's text: batches are parsed together only while their
+    # text fits in threads * batch_bytes, so that pages near the page limit are parsed one by one.
+    most_in_flight = threads * limits.batch_bytes
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="parse") as pool:
-        in_flight: deque[Future] = deque()
-        for records in _read_ahead(read_dump(dump, editions, batch_size=batch_size, max_page_bytes=max_page_bytes)):
-            in_flight.append(pool.submit(parse, records))
-            if len(in_flight) == threads:
-                yield in_flight.popleft().result()
+        in_flight: deque[tuple[Future, int]] = deque()
+        for records in _read_ahead(read_dump(dump, editions, limits)):
+            size = int(records["size_bytes"].filter(records["status"].is_null()).sum() or 0)
+            while in_flight and (len(in_flight) == threads or sum(held for _, held in in_flight) + size > most_in_flight):
+                yield in_flight.popleft()[0].result()
+            in_flight.append((pool.submit(parse, records), size))
         while in_flight:
-            yield in_flight.popleft().result()
+            yield in_flight.popleft()[0].result()
 
 
 def _read_ahead(batches: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:

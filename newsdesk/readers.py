@@ -13,12 +13,14 @@ import os
 import re
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
 from pathlib import Path, PurePosixPath
 
+import numpy as np
 import polars as pl
 
 from newsdesk.transforms.decode import decode_pages
@@ -26,9 +28,16 @@ from newsdesk.transforms.editions import Edition
 
 # Longest suffix first, so "x.jsonl.gz" is not taken for a ".gz" of something else.
 DUMP_FORMATS = (".jsonl.zst", ".jsonl.gz", ".tar.gz", ".jsonl", ".parquet", ".zip")
-DEFAULT_MAX_PAGE_BYTES = 20 * 1024 * 1024
-# Pages per frame: what bounds a dump's memory, whatever its size.
-DEFAULT_BATCH_SIZE = 5000
+# A page of the site is tens of KB; a text of megabytes is not one page.
+DEFAULT_MAX_PAGE_BYTES = 4 * 1024 * 1024
+# A dump stops growing past these, with a row that says so: compressed garbage (a few KB that
+# expand to millions of lines) costs seconds, not minutes.
+DEFAULT_MAX_DUMP_RECORDS = 20_000_000
+DEFAULT_MAX_DUMP_BYTES = 256 * 1024**3
+# Page text compresses 3 to 10 times; a dump that expands a hundred times is not pages.
+DEFAULT_MAX_EXPANSION = 100.0
+# The expansion is only judged past this many bytes: a tiny file's ratio says nothing.
+_EXPANSION_JUDGED_FROM = 1024 * 1024
 _DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})|(\d{8})")
 # Dagster refuses these in partition keys.
 _FORBIDDEN_IN_DUMP_ID = ("...", "\a", "\b", "\f", "\n", "\r", "\t", "\v", "\0")
@@ -43,6 +52,58 @@ RECORD_SCHEMA = {
     "status": pl.String,
     "detail": pl.String,
 }
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """What reading one dump may cost, whatever its content.
+
+    A batch holds at most batch_pages pages and batch_bytes bytes of page text, or one page
+    larger than that, which bounds a reader's memory. A page over max_page_bytes is recorded as
+    `too_large` without being read. A dump that passes max_dump_records records, max_dump_bytes
+    expanded bytes, or max_expansion times its size on disk stops there, with a `too_large`
+    row that says which limit it passed; the pages before it are kept."""
+
+    max_page_bytes: int = DEFAULT_MAX_PAGE_BYTES
+    batch_pages: int = 5000
+    # Parsing holds many times a batch's text at its peak: 12 MiB keeps a worker that parses two
+    # batches at once near 600 MB on pages at the page limit (benchmarks/bench_bombs.py).
+    batch_bytes: int = 12 * 1024 * 1024
+    max_dump_records: int = DEFAULT_MAX_DUMP_RECORDS
+    max_dump_bytes: int = DEFAULT_MAX_DUMP_BYTES
+    max_expansion: float = DEFAULT_MAX_EXPANSION
+
+    def __post_init__(self) -> None:
+        for name, value in vars(self).items():
+            if not value > 0:
+                raise ValueError(f"{name} is {value}: it must be a positive number")
+
+
+class DumpStopped(Exception):
+    """A dump passed one of its ReadLimits; the message says which."""
+
+
+class _DumpBudget:
+    """What a dump has cost so far; spend() raises DumpStopped past its limits."""
+
+    def __init__(self, limits: ReadLimits, bytes_on_disk: int) -> None:
+        self.limits = limits
+        self.most_expanded = max(_EXPANSION_JUDGED_FROM, limits.max_expansion * bytes_on_disk)
+        self.records = self.expanded = 0
+
+    def spend(self, expanded: int, records: int = 0) -> None:
+        self.expanded += expanded
+        self.records += records
+        limits = self.limits
+        if self.records > limits.max_dump_records:
+            raise DumpStopped(f"the dump passed {limits.max_dump_records:,} records (max_dump_records)")
+        if self.expanded > limits.max_dump_bytes:
+            raise DumpStopped(f"the dump passed {limits.max_dump_bytes:,} bytes of page data (max_dump_bytes)")
+        if self.expanded > self.most_expanded:
+            raise DumpStopped(
+                f"the dump expanded to over {limits.max_expansion:g} times its size on disk "
+                "(max_expansion): compressed garbage, not pages"
+            )
 
 
 @dataclass(frozen=True)
@@ -86,6 +147,8 @@ class Dump:
             return 1, stat.st_size, stat.st_mtime_ns
         count = size = newest = 0
         for _, entry in _files(str(self.path)):
+            if isinstance(entry, OSError):
+                continue  # reading the dump records the folder as unreadable
             stat = entry.stat(follow_symlinks=False)
             count, size, newest = count + 1, size + stat.st_size, max(newest, stat.st_mtime_ns)
         return count, size, newest
@@ -103,15 +166,21 @@ class DumpListing:
 
 
 def discover_dumps(root: Path) -> DumpListing:
-    """Every dump entry directly under root, sorted by dump_id; other entries are reported."""
+    """Every dump entry directly under root, sorted by dump_id; the other entries, and why
+    they are not dumps."""
     if not root.is_dir():
         raise FileNotFoundError(f"dumps folder not found: {root}")
+    real_root = os.path.realpath(root) + os.sep
     dumps: dict[str, Dump] = {}
     skipped: list[tuple[str, str]] = []
     for entry in sorted(root.iterdir()):
-        name = entry.name
-        if name.startswith((".", "_")):
-            continue  # hidden files, partial copies and markers such as _SUCCESS
+        name = text_of_name(entry.name)
+        if entry.name.startswith((".", "_")):
+            skipped.append((name, "names starting with '.' or '_' are hidden files, partial copies or markers"))
+            continue
+        if entry.is_symlink() and not os.path.realpath(entry).startswith(real_root):
+            skipped.append((name, "a symlink pointing outside the dumps folder is not followed"))
+            continue
         dump = _as_dump(entry)
         if dump is None:
             skipped.append((name, "not a dump: expected a folder, .jsonl[.gz|.zst], .parquet, .zip or .tar.gz"))
@@ -124,27 +193,39 @@ def discover_dumps(root: Path) -> DumpListing:
     return DumpListing(sorted(dumps.values(), key=lambda d: d.dump_id), skipped)
 
 
+def text_of_name(name: str) -> str:
+    """A name as storable text. Bytes of a file name that are not UTF-8 (which Python holds as
+    lone surrogates) become \\xNN, other lone surrogates \\uDXXX: the name is kept, readable,
+    and no page is lost for its name."""
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        try:
+            return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:
+            return name.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _as_dump(entry: Path) -> Dump | None:
+    name = text_of_name(entry.name)
     if entry.is_dir():
-        return Dump(entry.name, entry, "folder")
+        return Dump(name, entry, "folder")
     if not entry.is_file():
         return None
-    lowered = entry.name.lower()
+    lowered = name.lower()
     for suffix in DUMP_FORMATS:
-        if lowered.endswith(suffix) and len(entry.name) > len(suffix):
-            return Dump(entry.name[: -len(suffix)], entry, suffix[1:])
+        if lowered.endswith(suffix) and len(name) > len(suffix):
+            return Dump(name[: -len(suffix)], entry, suffix[1:])
     return None
 
 
-def read_dump(
-    dump: Dump,
-    editions: tuple[Edition, ...],
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    max_page_bytes: int = DEFAULT_MAX_PAGE_BYTES,
-) -> Iterator[pl.DataFrame]:
-    """The dump's pages as frames of RECORD_SCHEMA, at most batch_size rows each, in dump order."""
+def read_dump(dump: Dump, editions: tuple[Edition, ...], limits: ReadLimits = ReadLimits()) -> Iterator[pl.DataFrame]:
+    """The dump's pages as frames of RECORD_SCHEMA, in dump order, each within the limits'
+    batch_pages and batch_bytes."""
+    budget = _DumpBudget(limits, dump.size_bytes)
     if dump.format == "parquet":
-        batches = _parquet_batches(dump.path, batch_size)
+        batches = _parquet_batches(dump.path, editions, limits, budget)
     else:
         records = {
             "folder": _folder_records,
@@ -153,26 +234,40 @@ def read_dump(
             "jsonl.zst": _jsonl_records,
             "zip": _zip_records,
             "tar.gz": _tar_records,
-        }[dump.format](dump.path, max_page_bytes)
-        batches = _record_batches(records, editions, batch_size)
+        }[dump.format](dump.path, limits.max_page_bytes, budget)
+        batches = _record_batches(records, editions, limits, budget, dump)
     for batch in batches:
         yield _with_crawl_dates(batch, dump.crawl_date_from_name)
 
 
 # --- records -------------------------------------------------------------------------------
 # A record is a dict with page_id, crawl_date (raw), url, and either text (already decoded),
-# raw (bytes to decode) or a status (a rejection) with its detail.
+# raw (bytes to decode) or a status (a rejection) with its detail. Readers spend the bytes they
+# expand from the budget; _record_batches counts the records.
 
 
-def _record_batches(records: Iterator[dict], editions: tuple[Edition, ...], batch_size: int) -> Iterator[pl.DataFrame]:
+def _record_batches(
+    records: Iterator[dict], editions: tuple[Edition, ...], limits: ReadLimits, budget: _DumpBudget, dump: Dump
+) -> Iterator[pl.DataFrame]:
     batch: list[dict] = []
-    for record in records:
-        batch.append(record)
-        if len(batch) == batch_size:
-            yield _frame(batch, editions)
-            batch = []
+    batch_bytes = 0
+    try:
+        for record in records:
+            budget.spend(0, records=1)
+            size = record["size_bytes"] if record.get("raw") is not None or record.get("text") is not None else 0
+            if batch and (len(batch) == limits.batch_pages or batch_bytes + size > limits.batch_bytes):
+                yield _frame(batch, editions)
+                batch, batch_bytes = [], 0
+            batch.append(record)
+            batch_bytes += size
+    except DumpStopped as stop:
+        batch.append(_stopped(dump.path, stop))
     if batch:
         yield _frame(batch, editions)
+
+
+def _stopped(path: Path, stop: DumpStopped) -> dict:
+    return _page(f"{text_of_name(path.name)}#stopped", status="too_large", detail=f"{stop}: the rest of it is not read")
 
 
 def _frame(records: list[dict], editions: tuple[Edition, ...]) -> pl.DataFrame:
@@ -181,10 +276,15 @@ def _frame(records: list[dict], editions: tuple[Edition, ...]) -> pl.DataFrame:
     schema = {**RECORD_SCHEMA, "crawl_date": pl.String}
     frame = pl.DataFrame({name: [record.get(name) for record in records] for name in schema}, schema=schema)
     raw_rows = [row for row, record in enumerate(records) if record.get("raw") is not None]
+    return _with_decoded(frame, raw_rows, [records[row]["raw"] for row in raw_rows], editions)
+
+
+def _with_decoded(frame: pl.DataFrame, raw_rows: list[int], raw: list[bytes], editions) -> pl.DataFrame:
+    """The frame with the given rows' text, encoding, status and detail decoded from raw."""
     if not raw_rows:
         return frame
-    decoded = decode_pages([records[row]["raw"] for row in raw_rows], editions).get_columns()
-    if len(raw_rows) == len(records):
+    decoded = decode_pages(raw, editions).get_columns()
+    if len(raw_rows) == frame.height:
         return frame.with_columns(decoded)
     # Some records were rejected before any bytes were read: decoded rows go back in place.
     rows = pl.Series("row", raw_rows, dtype=pl.UInt32)
@@ -205,16 +305,24 @@ def _too_large(page_id: str, size: int, limit: int, **fields) -> dict:
     )
 
 
-def _folder_records(root: Path, limit: int) -> Iterator[dict]:
+def _folder_records(root: Path, limit: int, budget: _DumpBudget) -> Iterator[dict]:
     # Plain strings and os calls, not pathlib: per-file overhead is the cost of this reader.
     base = str(root)
     real_root = os.path.realpath(base) + os.sep
-    files = sorted(
-        (path[len(base) + 1 :].replace(os.sep, "/"), path, is_link, is_regular)
-        for path, is_link, is_regular in _txt_files(base)
+    found = sorted(
+        ((path[len(base) + 1 :].replace(os.sep, "/"), path, kind) for path, kind in _txt_files(base)),
+        key=lambda item: item[0],
     )
-    for relative, path, is_link, is_regular in files:
-        page_id = relative[: -len(".txt")]
+    for relative, path, kind in found:
+        if isinstance(kind, OSError):  # a folder that cannot be listed: its pages are unknown
+            yield _page(
+                f"{text_of_name(relative) or '.'}/",
+                status="unreadable",
+                detail=f"folder not readable ({kind.strerror or kind}): the pages in it are not read",
+            )
+            continue
+        page_id = text_of_name(relative[: -len(".txt")])
+        is_link, is_regular = kind
         if is_link and not os.path.realpath(path).startswith(real_root):
             yield _page(page_id, status="unsafe_link", detail="symlink pointing outside the dump")
             continue
@@ -237,37 +345,45 @@ def _folder_records(root: Path, limit: int) -> Iterator[dict]:
         except OSError as error:
             yield _page(page_id, status="unreadable", detail=f"{type(error).__name__}: {error.strerror or error}")
             continue
+        budget.spend(len(raw))
         yield {"page_id": page_id, "raw": raw, "size_bytes": len(raw)}
 
 
-def _txt_files(base: str) -> Iterator[tuple[str, bool, bool]]:
-    """(path, is a symlink, is a regular file or a link to one) of every .txt entry under base
-    that is not a folder. Known without a system call, but for symlinks."""
+def _txt_files(base: str) -> Iterator[tuple[str, tuple[bool, bool] | OSError]]:
+    """(path, (is a symlink, is a regular file or a link to one)) of every .txt entry under
+    base that is not a folder, and (path, error) of every folder that cannot be listed. Known
+    without a system call, but for symlinks."""
     for folder, entry in _files(base):
-        if entry.name.lower().endswith(".txt"):
+        if isinstance(entry, OSError):
+            yield folder, entry
+        elif entry.name.lower().endswith(".txt"):
             try:
                 is_regular = entry.is_file()
             except OSError:
                 is_regular = False
-            yield os.path.join(folder, entry.name), entry.is_symlink(), is_regular
+            yield os.path.join(folder, entry.name), (entry.is_symlink(), is_regular)
 
 
-def _files(base: str) -> Iterator[tuple[str, os.DirEntry]]:
+def _files(base: str) -> Iterator[tuple[str, os.DirEntry | OSError]]:
     """(folder, directory entry) of every file under base as os.walk finds them (symlinked
-    folders are not entered). Whether an entry is a folder or a symlink costs no system call,
-    and its stat is taken relative to its open folder, without a lookup of the whole path."""
+    folders are not entered), and (folder, error) for a folder that cannot be opened or listed
+    (no permission, a path over PATH_MAX). Whether an entry is a folder or a symlink costs no
+    system call, and its stat is taken relative to its open folder, without a lookup of the
+    whole path."""
     folders = [base]
     while folders:
         folder = folders.pop()
         try:
             descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-        except OSError:
+        except OSError as error:
+            yield folder, error
             continue
         try:
             try:
                 with os.scandir(descriptor) as listing:
                     entries = list(listing)
-            except OSError:
+            except OSError as error:
+                yield folder, error
                 continue
             for entry in entries:
                 try:
@@ -298,39 +414,97 @@ def _open_jsonl(path: Path) -> io.BufferedIOBase:
     if path.name.lower().endswith(".gz"):
         return gzip.open(path, "rb")
     if path.name.lower().endswith(".zst"):
-        import zstandard
-
-        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(path.open("rb"), closefd=True))
+        return io.BufferedReader(_ZstdFrames(path.open("rb")), buffer_size=1 << 16)
     return path.open("rb")
 
 
-def _bounded_lines(stream: io.BufferedIOBase, limit: int) -> Iterator[tuple[bytes | None, int]]:
+class _ZstdFrames(io.RawIOBase):
+    """The decompressed bytes of a .zst file of one or more frames. A file that ends inside a
+    frame raises EOFError, as gzip does: zstandard's own stream reader ends there silently,
+    and the pages of the lost part would vanish without a row."""
+
+    # Compressed bytes per step: even a run of zstd's densest blocks expands it to no more
+    # than a few tens of MB.
+    _STEP = 2048
+
+    def __init__(self, file: io.BufferedIOBase) -> None:
+        import zstandard
+
+        self._file = file
+        self._new_frame = zstandard.ZstdDecompressor().decompressobj
+        self._frame = self._new_frame()
+        self._in_frame = False
+        self._pending = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self._pending:
+            compressed = self._file.read(self._STEP)
+            if not compressed:
+                if self._in_frame:
+                    raise EOFError("the zstd stream ends inside a frame")
+                return 0
+            self._pending = memoryview(self._decompress(compressed))
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
+
+    def _decompress(self, compressed: bytes) -> bytes:
+        import zstandard
+
+        out = []
+        while compressed:
+            try:
+                out.append(self._frame.decompress(compressed))
+            except zstandard.ZstdError as error:
+                raise ValueError(f"corrupt zstd data: {error}") from None
+            self._in_frame = not self._frame.eof
+            if self._in_frame:
+                break
+            compressed, self._frame = self._frame.unused_data, self._new_frame()
+        return b"".join(out)
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+def _bounded_lines(stream: io.BufferedIOBase, limit: int, budget: _DumpBudget) -> Iterator[tuple[bytes | None, int]]:
     """(line, size) per line; line is None when it is longer than limit (its bytes are skipped)."""
     while True:
         line = stream.readline(limit + 1)
         if not line:
             return
         if len(line) <= limit or line.endswith(b"\n"):
+            budget.spend(len(line))
             yield line, len(line)
             continue
         size = len(line)
         while line and not line.endswith(b"\n"):
             line = stream.readline(1 << 20)
             size += len(line)
+            budget.spend(len(line))
         yield None, size
 
 
-def _jsonl_records(path: Path, limit: int) -> Iterator[dict]:
+def _jsonl_records(path: Path, limit: int, budget: _DumpBudget) -> Iterator[dict]:
     with _open_jsonl(path) as stream:
         try:
-            for line_no, (line, size) in enumerate(_bounded_lines(stream, limit), start=1):
+            for line_no, (line, size) in enumerate(_bounded_lines(stream, limit, budget), start=1):
                 if line is None:
                     yield _too_large(str(line_no), size, limit)
                 elif line.strip():
                     yield _json_record(line, line_no)
-        except (OSError, EOFError, ValueError) as error:
+        except (OSError, EOFError, ValueError, zlib.error) as error:
             # A truncated or corrupt compressed stream: keep what was read, record where it broke.
-            yield _page(f"{path.name}#truncated", status="bad_record", detail=f"stream ends early: {error}")
+            yield _page(f"{text_of_name(path.name)}#truncated", status="bad_record", detail=f"stream ends early: {error}")
+
+
+# A JSON string can hold a lone surrogate ("\\udc80"), which no UTF-8 column can store.
+_SURROGATE_ESCAPES = (b"\\ud", b"\\uD")
 
 
 def _json_record(line: bytes, line_no: int) -> dict:
@@ -341,8 +515,10 @@ def _json_record(line: bytes, line_no: int) -> dict:
         return _page(page_id, status="bad_record", detail=f"invalid JSON: {error}", size_bytes=len(line))
     if not isinstance(record, dict):
         return _page(page_id, status="bad_record", detail="JSON line is not an object", size_bytes=len(line))
+    if any(escape in line for escape in _SURROGATE_ESCAPES):
+        record = {key: text_of_name(value) if isinstance(value, str) else value for key, value in record.items()}
     if record.get("id") is not None:
-        page_id = str(record["id"])
+        page_id = _optional_str(record["id"])
     fields = {
         "url": _optional_str(record.get("url")),
         "crawl_date": _optional_str(record.get("crawl_date") or record.get("date")),
@@ -364,10 +540,10 @@ def _optional_str(value: object) -> str | None:
 
 def _member_page_id(name: str) -> str:
     parts = [part for part in PurePosixPath(name.replace("\\", "/")).parts if part not in ("/", ".")]
-    return "/".join(parts)[: -len(".txt")]
+    return text_of_name("/".join(parts)[: -len(".txt")])
 
 
-def _zip_records(path: Path, limit: int) -> Iterator[dict]:
+def _zip_records(path: Path, limit: int, budget: _DumpBudget) -> Iterator[dict]:
     with zipfile.ZipFile(path) as archive:
         for info in archive.infolist():
             if info.is_dir() or not info.filename.lower().endswith(".txt"):
@@ -379,16 +555,18 @@ def _zip_records(path: Path, limit: int) -> Iterator[dict]:
             try:
                 with archive.open(info) as member:
                     raw = member.read(limit + 1)  # the declared size may lie (zip bombs)
-            except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as error:
+            except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, zlib.error) as error:
                 yield _page(page_id, status="unreadable", detail=f"broken archive member: {error}")
                 continue
+            budget.spend(len(raw))
             yield _too_large(page_id, len(raw), limit) if len(raw) > limit else _page(page_id, raw)
 
 
-def _tar_records(path: Path, limit: int) -> Iterator[dict]:
+def _tar_records(path: Path, limit: int, budget: _DumpBudget) -> Iterator[dict]:
     with tarfile.open(path, "r:gz") as archive:
         try:
             for member in archive:
+                budget.spend(member.size)  # skipping a member decompresses it all the same
                 if not member.name.lower().endswith(".txt") or member.isdir():
                     continue
                 page_id = _member_page_id(member.name)
@@ -398,33 +576,143 @@ def _tar_records(path: Path, limit: int) -> Iterator[dict]:
                     yield _too_large(page_id, member.size, limit)
                 else:
                     yield _page(page_id, archive.extractfile(member).read())
-        except (tarfile.TarError, OSError, EOFError) as error:
-            yield _page(f"{path.name}#truncated", status="bad_record", detail=f"archive ends early: {error}")
+        except (tarfile.TarError, OSError, EOFError, zlib.error) as error:
+            yield _page(f"{text_of_name(path.name)}#truncated", status="bad_record", detail=f"archive ends early: {error}")
 
 
-def _parquet_batches(path: Path, batch_size: int) -> Iterator[pl.DataFrame]:
+# The columns a Parquet dump's pages may have besides text; any other column is not read.
+_PARQUET_FIELDS = ("id", "url", "crawl_date", "date")
+
+
+def _parquet_batches(path: Path, editions, limits: ReadLimits, budget: _DumpBudget) -> Iterator[pl.DataFrame]:
+    """A Parquet dump's rows as record frames. A row group is read in slices sized from the
+    text bytes its footer declares, with the text as a dictionary (a value repeated on many rows
+    is held once), and each slice is cut by the bytes of text it holds before any text is
+    decoded: memory follows the limits, not how well the file compresses."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    parquet = pq.ParquetFile(path)
-    present = set(parquet.schema_arrow.names)
-    columns = [name for name in ("id", "url", "text", "crawl_date", "date") if name in present]
+    schema = pq.read_schema(path)
+    text_type = schema.field("text").type if "text" in schema.names else None
+    readable_text = text_type is not None and (
+        pa.types.is_string(text_type) or pa.types.is_large_string(text_type)
+        or pa.types.is_binary(text_type) or pa.types.is_large_binary(text_type)
+    )
+    fields = [name for name in _PARQUET_FIELDS if name in schema.names and _is_scalar(schema.field(name).type)]
+    parquet = pq.ParquetFile(path, read_dictionary=["text"] if readable_text else None)
+    columns = fields + (["text"] if readable_text else [])
     first_row = 1
-    for batch in parquet.iter_batches(batch_size=batch_size, columns=columns):
-        frame = pl.from_arrow(batch)
-        row_numbers = pl.int_range(first_row, first_row + frame.height).cast(pl.String)
-        first_row += frame.height
-        text = pl.col("text").cast(pl.String) if "text" in present else pl.lit(None, pl.String)
-        crawl = [pl.col(name).cast(pl.String) for name in ("crawl_date", "date") if name in present]
-        yield frame.select(
-            page_id=pl.col("id").cast(pl.String).fill_null(row_numbers) if "id" in present else row_numbers,
-            crawl_date=pl.coalesce(crawl) if crawl else pl.lit(None, pl.String),
-            url=pl.col("url").cast(pl.String) if "url" in present else pl.lit(None, pl.String),
-            text=text,
-            encoding=pl.lit("parquet"),
-            size_bytes=text.str.len_bytes().cast(pl.Int64),
-            status=pl.when(text.is_null()).then(pl.lit("bad_record")),
-            detail=pl.when(text.is_null()).then(pl.lit("text is null" if "text" in present else "no text column")),
+    try:
+        for group in range(parquet.num_row_groups):
+            declared = parquet.metadata.row_group(group)
+            text_bytes = sum(
+                declared.column(index).total_uncompressed_size
+                for index in range(declared.num_columns)
+                if declared.column(index).path_in_schema == "text"
+            )
+            slice_rows = max(1, min(limits.batch_pages, declared.num_rows * limits.batch_bytes // max(text_bytes, 1)))
+            if columns:
+                slices = parquet.iter_batches(batch_size=slice_rows, row_groups=[group], columns=columns)
+            else:  # nothing to read but the number of rows, each of which gets its row
+                slices = (
+                    pa.record_batch({"row": pa.nulls(min(slice_rows, declared.num_rows - start))})
+                    for start in range(0, declared.num_rows, slice_rows)
+                )
+            for rows in slices:
+                for piece, read_bytes in _pieces_by_text_bytes(rows, limits) if readable_text else [(rows, 0)]:
+                    budget.spend(read_bytes, records=piece.num_rows)
+                    yield _parquet_frame(piece, first_row, fields, text_type, limits.max_page_bytes, editions)
+                    first_row += piece.num_rows
+    except DumpStopped as stop:
+        yield _frame([_stopped(path, stop)], editions)
+
+
+def _is_scalar(data_type) -> bool:
+    import pyarrow as pa
+
+    return not (pa.types.is_nested(data_type) or pa.types.is_dictionary(data_type))
+
+
+def _text_sizes(text) -> np.ndarray:
+    """Bytes of each row's text (0 for null), from the dictionary's values when the text is
+    one: no value is decoded to count it."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_dictionary(text.type):
+        sizes = pc.take(pc.binary_length(text.dictionary), text.indices)
+    else:
+        sizes = pc.binary_length(text)
+    return sizes.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _pieces_by_text_bytes(rows, limits: ReadLimits) -> Iterator[tuple[object, int]]:
+    """(piece, bytes of text it will decode) for consecutive pieces of the rows, each holding at
+    most limits.batch_bytes of text within the page limit, or one page larger than that."""
+    sizes = _text_sizes(rows.column("text"))
+    kept = np.where(sizes > limits.max_page_bytes, 0, sizes)
+    start, held = 0, 0
+    # Cut where the next row would pass batch_bytes: a loop over the cut points only, which the
+    # cumulative sum finds in one search each.
+    cumulative = np.cumsum(kept)
+    while start < rows.num_rows:
+        end = int(np.searchsorted(cumulative, held + limits.batch_bytes, side="right"))
+        end = max(end, start + 1)  # a page larger than batch_bytes is a piece of its own
+        yield rows.slice(start, end - start), int(cumulative[end - 1] - held)
+        start, held = end, int(cumulative[end - 1])
+
+
+def _parquet_frame(rows, first_row: int, fields: list[str], text_type, limit: int, editions) -> pl.DataFrame:
+    """Record frame of one piece of Parquet rows: string text as it is, binary text decoded like
+    a file's bytes, text over the page limit not decoded, any other text type rejected."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    frame = pl.from_arrow(rows.select(fields)) if fields else pl.DataFrame(height=rows.num_rows)
+    crawl = [pl.col(name).cast(pl.String, strict=False) for name in ("crawl_date", "date") if name in fields]
+    frame = frame.select(
+        page_id=pl.coalesce(
+            *([pl.col("id").cast(pl.String, strict=False)] if "id" in fields else []),
+            pl.int_range(first_row, first_row + rows.num_rows).cast(pl.String),
+        ),
+        crawl_date=pl.coalesce(crawl) if crawl else pl.lit(None, pl.String),
+        url=pl.col("url").cast(pl.String, strict=False) if "url" in fields else pl.lit(None, pl.String),
+    )
+    if "text" not in rows.schema.names:
+        detail = "no text column" if text_type is None else f"text is a {text_type}, not a string"
+        return frame.with_columns(
+            text=pl.lit(None, pl.String), encoding=pl.lit("parquet"), size_bytes=pl.lit(None, pl.Int64),
+            status=pl.lit("bad_record"), detail=pl.lit(detail),
         )
+    text = rows.column("text")
+    sizes = _text_sizes(text)
+    too_large = pa.array(sizes > limit)
+    if pa.types.is_dictionary(text.type):  # decode only the rows within the page limit
+        indices = pc.if_else(too_large, pa.scalar(None, text.indices.type), text.indices)
+        text = pa.DictionaryArray.from_arrays(indices, text.dictionary).dictionary_decode()
+    else:
+        text = pc.if_else(too_large, pa.scalar(None, text.type), text)
+    is_binary = pa.types.is_binary(text.type) or pa.types.is_large_binary(text.type)
+    frame = frame.with_columns(
+        text=pl.lit(None, pl.String) if is_binary else pl.from_arrow(text).cast(pl.String),
+        encoding=pl.lit("parquet"),
+        size_bytes=pl.Series(sizes).cast(pl.Int64),
+        status=pl.lit(None, pl.String),
+        detail=pl.lit(None, pl.String),
+        too_large=pl.Series(sizes > limit),
+        missing=pl.Series(text.is_null().to_numpy(zero_copy_only=False)),
+    ).with_columns(
+        size_bytes=pl.when(pl.col("missing") & ~pl.col("too_large")).then(None).otherwise("size_bytes"),
+        status=pl.when("too_large").then(pl.lit("too_large")).when("missing").then(pl.lit("bad_record")),
+        detail=pl.when("too_large")
+        .then(pl.format("{} bytes, over the {}-byte page limit", "size_bytes", pl.lit(limit)))
+        .when("missing")
+        .then(pl.lit("text is null")),
+    ).drop("too_large", "missing")
+    if not is_binary:
+        return frame
+    raw_rows = np.flatnonzero(~text.is_null().to_numpy(zero_copy_only=False)).tolist()
+    return _with_decoded(frame, raw_rows, text.take(raw_rows).to_pylist(), editions)
 
 
 def _with_crawl_dates(batch: pl.DataFrame, from_name: date | None) -> pl.DataFrame:

@@ -174,7 +174,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from newsdesk.removals import RemovalRefused
     from newsdesk.warehouse import Warehouse, WarehouseUnavailable
-    from orchestration.runner import run_pipeline
+    from orchestration.runner import RunInterrupted, run_pipeline
     from orchestration.summary import print_summary
 
     if not args.dumps.is_dir():
@@ -195,6 +195,9 @@ def _run(args: argparse.Namespace) -> int:
             )
     except (RemovalRefused, WarehouseUnavailable) as error:
         raise CliError(str(error)) from error
+    except RunInterrupted as interrupted:
+        print(f"newsdesk: {interrupted}", file=sys.stderr)
+        return 130
     print_summary(outcome)
     return 0 if outcome.succeeded else 1
 

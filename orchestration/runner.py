@@ -18,6 +18,7 @@ import os
 import signal
 import sys
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.errors import DagsterExecutionInterruptedError
 from dagster._core.instance.ref import InstanceRef
 
 from assets.keys import DUMPS_PARTITIONS, INGEST_JOB, PARSED_DUMP, PUBLISH_JOB, WAREHOUSE_TABLES_OP
@@ -106,31 +108,35 @@ def run_pipeline(
     # The parallel runs share the cores: each parses as many batches at once as it has cores.
     threads = max(1, (os.cpu_count() or 1) // parallel)
     parse_config = {**_QUIET_CONSOLE, "ops": {PARSED_DUMP.to_python_identifier(): {"config": {"threads": threads}}}}
-    pages = 0
     instance_ref = instance.get_ref()
     # The publish runs here, once the parse runs are done; meanwhile this process, which only
     # waits for them, imports what the publish's checks need.
     warm_up = threading.Thread(target=_import_publish_libraries, name="newsdesk-warm-up", daemon=True)
     warm_up.start()
-    if to_parse:
-        with _run_workers(parallel) as workers_pool:
-            launched = {
-                workers_pool.submit(_execute, instance_ref, INGEST_JOB, parse_config, {"dagster/partition": d}): d
-                for d in to_parse
-            }
-            for number, finished in enumerate(as_completed(launched), start=1):
-                dump_id = launched[finished]
-                result = finished.result()
-                if result.error:
-                    outcome.failures[f"parse {dump_id}"] = result.error
-                else:
-                    pages += part_file_rows(warehouse.part_path(dump_id))
-                if progress:
-                    progress(f"[{number}/{len(to_parse)}] parsed {dump_id}: {pages:,} pages so far")
+    tags = {_LAUNCHED_BY: uuid.uuid4().hex}
+    try:
+        if to_parse:
+            _parse(to_parse, parallel, instance_ref, parse_config, tags, warehouse, outcome, progress)
+    except KeyboardInterrupt:
+        # The runs whose workers were stopped would otherwise show as started for ever.
+        for run in instance.get_runs(filters=dg.RunsFilter(tags=tags, statuses=[dg.DagsterRunStatus.STARTED])):
+            instance.report_run_canceled(run, message="newsdesk run was interrupted (Ctrl-C)")
+        raise RunInterrupted("interrupted while parsing: nothing was published (the next run parses what is left)") from None
     if progress:
         progress("publishing the warehouse")
+    warm_up.join()  # one import at a time: two threads importing one package can meet half-initialised modules
     publish_config = {**_QUIET_CONSOLE, "ops": {WAREHOUSE_TABLES_OP: {"config": {"allow_removals": allow_removals}}}}
-    result = _execute(instance_ref, PUBLISH_JOB, publish_config, {})
+    before = _file_identity(warehouse.file)
+    try:
+        result = _execute(instance_ref, PUBLISH_JOB, publish_config, {})
+        if result.interrupted:  # Dagster ended the run as interrupted rather than raising
+            raise KeyboardInterrupt
+    except (KeyboardInterrupt, DagsterExecutionInterruptedError):
+        if _file_identity(warehouse.file) == before:
+            raise RunInterrupted("interrupted while publishing: nothing was published") from None
+        raise RunInterrupted(
+            "interrupted after the publish: the warehouse holds every dump of this run, and its checks may not have run"
+        ) from None
     if result.error:
         outcome.failures["publish"] = result.error
     outcome.checks_run = result.checks_run
@@ -147,11 +153,51 @@ def run_pipeline(
     return outcome
 
 
+def _parse(
+    to_parse: list[str], parallel: int, instance_ref: InstanceRef, parse_config: dict, tags: dict[str, str],
+    warehouse: Warehouse, outcome: RunOutcome, progress: Callable[[str], None] | None,
+) -> None:
+    """Run the parse run of each dump on the run workers, recording failures in the outcome."""
+    pages = 0
+    with _run_workers(parallel) as workers_pool:
+        launched = {
+            workers_pool.submit(_execute, instance_ref, INGEST_JOB, parse_config, {"dagster/partition": d, **tags}): d
+            for d in to_parse
+        }
+        for number, finished in enumerate(as_completed(launched), start=1):
+            dump_id = launched[finished]
+            result = finished.result()
+            if result.error:
+                outcome.failures[f"parse {dump_id}"] = result.error
+            else:
+                pages += part_file_rows(warehouse.part_path(dump_id))
+            if progress:
+                progress(f"[{number}/{len(to_parse)}] parsed {dump_id}: {pages:,} pages so far")
+
+
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    """Changes when a publish swaps a new warehouse file in."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_ino, stat.st_mtime_ns
+
+
+# Tags the parse runs of one `newsdesk run`, so that an interrupted one can mark them canceled.
+_LAUNCHED_BY = "newsdesk/launched_by"
+
+
+class RunInterrupted(Exception):
+    """Ctrl-C stopped `newsdesk run`; the message says what was published."""
+
+
 @dataclass(frozen=True)
 class RunResult:
     """What a run hands back, from a run worker: plain values, which pickle."""
 
     error: str | None  # the first error line of a failed run
+    interrupted: bool = False  # Ctrl-C stopped the run
     checks_run: int = 0
     failed_checks: list[str] = field(default_factory=list)  # "table: check (severity)"
 
@@ -172,6 +218,13 @@ def _run_workers(count: int) -> Iterator[ProcessPoolExecutor]:
         for _ in range(count):
             pool.submit(int)  # a worker starts with its first task
         yield pool
+    except KeyboardInterrupt:
+        # Workers ignore Ctrl-C (Dagster would print its interruption from inside them): they
+        # are stopped here. A partition file is whole or absent, whenever its writer stops.
+        for worker in multiprocessing.active_children():
+            worker.kill()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
     except BaseException:
         pool.shutdown(wait=True, cancel_futures=True)
         raise
@@ -184,6 +237,7 @@ def _start_worker(parent: int) -> None:
         ctypes.CDLL(None, use_errno=True).prctl(set_parent_death_signal, signal.SIGKILL)
     if os.getppid() != parent:  # the parent died while this process started: no signal will come
         os._exit(1)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     # Dagster, polars and GX bring millions of long-lived objects that every full collection
     # walks: at the default thresholds a run makes many, each a noticeable pause.
     gc.set_threshold(10_000, 10, 10)
@@ -197,7 +251,10 @@ def _import_publish_libraries() -> None:
     thread imports it at a lower priority than the parse runs (on Linux a thread has its own)."""
     if sys.platform == "linux":
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
-    import great_expectations  # noqa: F401
+    try:
+        import great_expectations  # noqa: F401
+    except Exception:  # the publish imports it again, and reports what is wrong with it
+        return
 
 
 def _execute(instance_ref: InstanceRef, job_name: str, run_config: dict, tags: dict[str, str]) -> RunResult:
@@ -214,7 +271,18 @@ def _execute(instance_ref: InstanceRef, job_name: str, run_config: dict, tags: d
         if not e.passed
     ]
     return RunResult(
-        None if result.success else _first_error(result), len(result.get_asset_check_evaluations()), failed
+        None if result.success else _first_error(result),
+        _was_interrupted(result),
+        len(result.get_asset_check_evaluations()),
+        failed,
+    )
+
+
+def _was_interrupted(result: dg.ExecuteJobResult) -> bool:
+    interruptions = (DagsterExecutionInterruptedError.__name__, KeyboardInterrupt.__name__)
+    return any(
+        event.step_failure_data.error is not None and event.step_failure_data.error.cls_name in interruptions
+        for event in result.get_step_failure_events()
     )
 
 

@@ -2,7 +2,7 @@
 
 import polars as pl
 
-from newsdesk.readers import RECORD_SCHEMA
+from newsdesk.readers import DEFAULT_MAX_PAGE_BYTES, RECORD_SCHEMA
 from newsdesk.project import PROJECT_ROOT
 from newsdesk.transforms.editions import load_editions
 
@@ -67,3 +67,89 @@ def run_here(dumps, warehouse, workers: int = 1):
 
     with dg.DagsterInstance.get() as instance:
         return run_pipeline(dumps, Warehouse(str(warehouse)), instance, workers=workers)
+
+
+# The shapes of input that once made a dump's memory or time follow its content instead of its
+# limits: many pages just under the page limit in a zip, a .jsonl.gz or a Parquet file (which
+# compress a thousandfold), and compressed garbage that expands to millions of lines.
+BOMB_SHAPES = ("zip", "jsonl.gz", "parquet", "parquet-over-limit", "gzip-newlines", "gzip-garbage-lines")
+
+
+def write_bomb(folder, shape: str, pages: int = 100, page_bytes: int = DEFAULT_MAX_PAGE_BYTES - 4096):
+    """A dump of the given shape in folder; returns its path. Pages are real page layouts whose
+    body repeats one paragraph up to page_bytes, just under the page limit (30 MB, over it, for
+    parquet-over-limit)."""
+    import gzip
+    import json
+    import zipfile
+    from pathlib import Path
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    size = 30_000_000 if shape == "parquet-over-limit" else page_bytes
+    paragraph = "Le Raja de Casablanca remporte le derby face au Wydad devant un stade plein. "
+    head = make_page(body=())
+
+    def page(i: int) -> str:
+        body = paragraph * ((size - len(head.encode()) - 40) // len(paragraph))
+        return make_page(title=f"Article {i}", body=(body,))
+
+    if shape == "zip":
+        path = folder / "bomb.zip"
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+            for i in range(pages):
+                archive.writestr(f"p{i}.txt", page(i))
+    elif shape == "jsonl.gz":
+        path = folder / "bomb.jsonl.gz"
+        with gzip.open(path, "wt", compresslevel=1, encoding="utf-8") as out:
+            for i in range(pages):
+                out.write(json.dumps({"id": f"p{i}", "text": page(i)}, ensure_ascii=False) + "\n")
+    elif shape in ("parquet", "parquet-over-limit"):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        path = folder / "bomb.parquet"
+        with pq.ParquetWriter(path, pa.schema({"id": pa.string(), "text": pa.string()}), compression="zstd") as writer:
+            for i in range(pages):
+                writer.write_table(pa.table({"id": [f"p{i}"], "text": [page(i)]}))
+    elif shape == "gzip-newlines":
+        path = folder / "bomb.jsonl.gz"
+        with gzip.open(path, "wb", compresslevel=9) as out:
+            for _ in range(200):
+                out.write(b"\n" * (1 << 20))
+    elif shape == "gzip-garbage-lines":
+        path = folder / "bomb.jsonl.gz"
+        with gzip.open(path, "wb", compresslevel=9) as out:
+            out.write(b"x\n" * 2_000_000)
+    else:
+        raise ValueError(f"unknown shape {shape!r}; one of {BOMB_SHAPES}")
+    return path
+
+
+_PARSE_AND_REPORT = """
+import json, sys, time
+from pathlib import Path
+from newsdesk.parsing import write_parsed_dump
+from newsdesk.readers import discover_dumps
+[dump] = discover_dumps(Path(sys.argv[1])).dumps
+started = time.perf_counter()
+report = write_parsed_dump(dump, Path(sys.argv[2]))
+# VmHWM, not ru_maxrss: after fork and exec, ru_maxrss may still count the parent's pages.
+peak_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(json.dumps({"seconds": time.perf_counter() - started, "by_status": dict(report.by_status),
+                  "peak_rss_mb": peak_kb / 1024}))
+"""
+
+
+def parse_in_a_fresh_process(dumps_folder, target) -> dict:
+    """write_parsed_dump of the one dump in dumps_folder, in a process of its own, with the
+    default limits: its seconds, rows by status and peak resident memory (MB)."""
+    import json
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", _PARSE_AND_REPORT, str(dumps_folder), str(target)],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, check=True,
+    )
+    return json.loads(result.stdout.splitlines()[-1])

@@ -9,7 +9,7 @@ from datetime import date
 import polars as pl
 import pytest
 
-from newsdesk.readers import DUMP_FORMATS, discover_dumps, read_dump
+from newsdesk.readers import DUMP_FORMATS, ReadLimits, discover_dumps, read_dump
 from newsdesk.project import SAMPLE_DUMPS_DIR
 from newsdesk.transforms.editions import load_editions
 from tests.builders import make_page
@@ -17,8 +17,8 @@ from tests.builders import make_page
 PAGE = make_page()
 
 
-def read_all(dump, editions, **options) -> pl.DataFrame:
-    return pl.concat(list(read_dump(dump, editions, **options)))
+def read_all(dump, editions, limits=ReadLimits()) -> pl.DataFrame:
+    return pl.concat(list(read_dump(dump, editions, limits)))
 
 
 def only_dump(folder):
@@ -81,7 +81,7 @@ def test_parquet_ids_row_numbers_and_null_text(tmp_path, editions):
     pl.DataFrame({"id": ["p", None, "q"], "text": [PAGE, PAGE, None], "crawl_date": ["2024-05-06", None, None]}).write_parquet(
         tmp_path / "d" / "pq-2024-05-01.parquet"
     )
-    frame = read_all(only_dump(tmp_path / "d"), editions, batch_size=2)
+    frame = read_all(only_dump(tmp_path / "d"), editions, ReadLimits(batch_pages=2))
     assert frame["page_id"].to_list() == ["p", "2", "q"]
     assert frame["status"].to_list() == [None, None, "bad_record"]
     assert frame["crawl_date"].to_list() == [date(2024, 5, 6), date(2024, 5, 1), date(2024, 5, 1)]
@@ -111,7 +111,7 @@ def test_oversized_pages_are_recorded_not_read(tmp_path, editions):
     (tmp_path / "d" / "f").mkdir(parents=True)
     (tmp_path / "d" / "f" / "big.txt").write_text(PAGE * 10)
     (tmp_path / "d" / "f" / "small.txt").write_text(PAGE)
-    frame = read_all(only_dump(tmp_path / "d"), editions, max_page_bytes=len(PAGE.encode()) * 2)
+    frame = read_all(only_dump(tmp_path / "d"), editions, ReadLimits(max_page_bytes=len(PAGE.encode()) * 2))
     assert frame.select("page_id", "status").rows() == [("big", "too_large"), ("small", None)]
 
 
@@ -120,9 +120,13 @@ def test_discovery_reports_what_it_skips(tmp_path):
     (tmp_path / "a-2026-01-01.jsonl").write_text("")
     (tmp_path / "notes.csv").write_text("")
     (tmp_path / "_SUCCESS").write_text("")
+    (tmp_path / "elsewhere").symlink_to(tmp_path.parent)
     listing = discover_dumps(tmp_path)
     assert [dump.dump_id for dump in listing.dumps] == ["a-2026-01-01"]
-    assert sorted(name for name, _ in listing.skipped) == ["a-2026-01-01.jsonl", "notes.csv"]
+    reasons = dict(listing.skipped)
+    assert sorted(reasons) == ["_SUCCESS", "a-2026-01-01.jsonl", "elsewhere", "notes.csv"]
+    assert "markers" in reasons["_SUCCESS"]
+    assert "outside the dumps folder" in reasons["elsewhere"]
 
 
 def test_missing_dumps_folder_is_a_clear_error(tmp_path):
@@ -151,3 +155,169 @@ def test_special_files_are_rejected_without_being_opened(tmp_path):
         ("page", None),
         ("to-fifo", "unsafe_member"),
     ]
+
+
+def batches_of(path, limits=ReadLimits()):
+    return list(read_dump(only_dump(path), load_editions(), limits))
+
+
+def page_of(size: int) -> str:
+    """A real page layout whose body brings it to about size bytes."""
+    paragraph = "Le Raja remporte le derby face au Wydad. "
+    return make_page(body=(paragraph * (size // len(paragraph)),))
+
+
+@pytest.mark.parametrize("shape", ["folder", "jsonl.gz", "zip", "parquet"])
+def test_a_batch_is_bounded_in_bytes_not_only_in_pages(tmp_path, shape):
+    pages = [page_of(30_000)] * 12
+    folder = tmp_path / "d"
+    folder.mkdir()
+    if shape == "folder":
+        (folder / "f").mkdir()
+        for i, page in enumerate(pages):
+            (folder / "f" / f"{i:02}.txt").write_text(page)
+    elif shape == "jsonl.gz":
+        with gzip.open(folder / "f.jsonl.gz", "wt") as out:
+            out.writelines(json.dumps({"id": str(i), "text": page}) + "\n" for i, page in enumerate(pages))
+    elif shape == "zip":
+        with zipfile.ZipFile(folder / "f.zip", "w") as archive:
+            for i, page in enumerate(pages):
+                archive.writestr(f"{i:02}.txt", page)
+    else:
+        pl.DataFrame({"id": [str(i) for i in range(12)], "text": pages}).write_parquet(folder / "f.parquet")
+    limits = ReadLimits(batch_bytes=100_000, max_expansion=10_000)
+    batches = batches_of(folder, limits)
+    assert sum(batch.height for batch in batches) == 12
+    assert all(batch["status"].is_null().all() for batch in batches)
+    assert max(int(batch["size_bytes"].sum()) for batch in batches) <= 100_000
+    assert len(batches) == 4  # three pages of ~30 KB a batch
+
+
+def test_a_parquet_text_over_the_page_limit_is_too_large_and_not_decoded(tmp_path):
+    (tmp_path / "d").mkdir()
+    big, small = page_of(50_000), page_of(1_000)
+    pl.DataFrame({"id": ["big", "small", "big-again"], "text": [big, small, big]}).write_parquet(tmp_path / "d" / "p.parquet")
+    frame = pl.concat(batches_of(tmp_path / "d", ReadLimits(max_page_bytes=10_000)))
+    assert frame.select("page_id", "status").rows() == [("big", "too_large"), ("small", None), ("big-again", "too_large")]
+    assert frame["text"].to_list() == [None, small, None]
+    assert frame["size_bytes"][0] == len(big.encode())
+
+
+def test_a_value_repeated_on_many_parquet_rows_is_decoded_in_bounded_pieces(tmp_path):
+    (tmp_path / "d").mkdir()
+    page = page_of(40_000)
+    pl.DataFrame({"text": [page] * 50}).write_parquet(tmp_path / "d" / "p.parquet")  # one dictionary value
+    batches = batches_of(tmp_path / "d", ReadLimits(batch_bytes=100_000, max_expansion=1e9))
+    assert sum(batch.height for batch in batches) == 50
+    assert max(int(batch["size_bytes"].sum()) for batch in batches) <= 100_000
+
+
+@pytest.mark.parametrize(
+    ("limits", "reason"),
+    [
+        (ReadLimits(max_dump_records=3), "max_dump_records"),
+        (ReadLimits(max_dump_bytes=2 * len(PAGE.encode()) + 200), "max_dump_bytes"),
+    ],
+)
+def test_a_dump_past_its_limits_stops_with_a_row_that_says_why(tmp_path, limits, reason):
+    (tmp_path / "d").mkdir()
+    with open(tmp_path / "d" / "f.jsonl", "w") as out:
+        out.writelines(json.dumps({"id": str(i), "text": PAGE}) + "\n" for i in range(10))
+    frame = pl.concat(batches_of(tmp_path / "d", limits))
+    assert frame["status"].to_list()[:-1] == [None] * (frame.height - 1)
+    assert frame.row(-1, named=True)["page_id"] == "f.jsonl#stopped"
+    assert frame.row(-1, named=True)["status"] == "too_large"
+    assert reason in frame.row(-1, named=True)["detail"]
+
+
+@pytest.mark.parametrize("garbage", [b"\n" * 20_000_000, b"x\n" * 10_000_000])
+def test_compressed_garbage_stops_at_the_expansion_limit(tmp_path, garbage):
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "g.jsonl.gz").write_bytes(gzip.compress(garbage, compresslevel=9))
+    frame = pl.concat(batches_of(tmp_path / "d"))
+    assert frame.height < 1_000_000  # 10 million garbage lines would be 10 million rows
+    stop = frame.row(-1, named=True)
+    assert (stop["page_id"], stop["status"]) == ("g.jsonl.gz#stopped", "too_large")
+    assert "max_expansion" in stop["detail"]
+
+
+def test_a_truncated_or_corrupt_zstd_keeps_the_pages_before_the_damage(tmp_path):
+    import zstandard
+
+    (tmp_path / "d").mkdir()
+    payload = "".join(json.dumps({"id": f"p{i}", "text": f"{PAGE} {i}"}) + "\n" for i in range(2000)).encode()
+    compressed = zstandard.ZstdCompressor().compress(payload)
+    (tmp_path / "d" / "t.jsonl.zst").write_bytes(compressed[: len(compressed) // 2])
+    frame = pl.concat(batches_of(tmp_path / "d"))
+    kept = frame.filter(pl.col("status").is_null())
+    assert 0 < kept.height < 2000
+    assert kept["page_id"].to_list() == [f"p{i}" for i in range(kept.height)]
+    damage = frame.filter(pl.col("status") == "bad_record").rows(named=True)
+    assert [row["page_id"] for row in damage][-1] == "t.jsonl.zst#truncated"
+    assert "inside a frame" in damage[-1]["detail"]
+    corrupt = bytearray(zstandard.ZstdCompressor().compress(payload))
+    corrupt[len(corrupt) // 2 : len(corrupt) // 2 + 64] = bytes(64)
+    (tmp_path / "d" / "t.jsonl.zst").write_bytes(bytes(corrupt))
+    frame = pl.concat(batches_of(tmp_path / "d"))
+    assert frame.row(-1, named=True)["page_id"] == "t.jsonl.zst#truncated"
+
+
+def test_parquet_text_columns_of_other_types(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    (tmp_path / "d").mkdir()
+    dump = tmp_path / "d" / "p.parquet"
+    pq.write_table(pa.table({"id": ["a", "b", "c"], "text": [PAGE.encode("cp1252"), PAGE.encode(), None]}), dump)
+    frame = pl.concat(batches_of(tmp_path / "d"))
+    assert frame.select("page_id", "encoding", "text", "status").rows() == [
+        ("a", "cp1252", PAGE, None), ("b", "utf-8", PAGE, None), ("c", "parquet", None, "bad_record")
+    ]
+    pq.write_table(pa.table({"id": ["a", "b"], "text": [["x"], ["y", "z"]]}), dump)
+    frame = pl.concat(batches_of(tmp_path / "d"))
+    assert frame["status"].to_list() == ["bad_record", "bad_record"]
+    assert frame["detail"][0].startswith("text is a list")
+    pq.write_table(pa.table({"id": ["a", "b"], "body": [PAGE, PAGE]}), dump)
+    frame = pl.concat(batches_of(tmp_path / "d"))
+    assert frame.select("page_id", "status", "detail").rows() == [("a", "bad_record", "no text column")] * 1 + [
+        ("b", "bad_record", "no text column")
+    ]
+    pq.write_table(pa.table({"body": [PAGE, PAGE]}), dump)
+    assert pl.concat(batches_of(tmp_path / "d"))["page_id"].to_list() == ["1", "2"]
+
+
+def test_folders_that_cannot_be_listed_give_a_row(tmp_path):
+    dump = tmp_path / "d" / "deep"
+    dump.mkdir(parents=True)
+    (dump / "page.txt").write_text(PAGE)
+    # A folder path past PATH_MAX (4096 bytes) cannot be opened by its path: made level by level.
+    folder = os.open(dump, os.O_RDONLY | os.O_DIRECTORY)
+    for _ in range(20):
+        os.mkdir("n" * 250, dir_fd=folder)
+        folder, parent = os.open("n" * 250, os.O_RDONLY | os.O_DIRECTORY, dir_fd=folder), folder
+        os.close(parent)
+    os.close(os.open("lost.txt", os.O_CREAT | os.O_WRONLY, dir_fd=folder))
+    os.close(folder)
+    rows = pl.concat(batches_of(tmp_path / "d")).select("page_id", "status", "detail").rows()
+    assert rows[-1][0] == "page" and rows[-1][1] is None
+    unreadable = [row for row in rows if row[1] == "unreadable"]
+    assert len(unreadable) == 1 and unreadable[0][0].endswith("/") and "not read" in unreadable[0][2]
+
+
+def test_names_that_are_not_utf8_are_kept_escaped(tmp_path):
+    root = os.fsencode(tmp_path / "d")
+    os.makedirs(root + b"/dump-\xff")
+    with open(root + b"/dump-\xff/caf\xe9.txt", "w") as out:
+        out.write(PAGE)
+    with tarfile.open(root + b"/t.tar.gz", "w:gz") as archive:
+        data = PAGE.encode()
+        member = tarfile.TarInfo("bad-\udcff.txt")  # how tarfile holds a name byte 0xff
+        member.size = len(data)
+        archive.addfile(member, io.BytesIO(data))
+    (tmp_path / "d" / "j.jsonl").write_text(json.dumps({"id": "x\ud800", "text": PAGE}) + "\n")
+    listing = discover_dumps(tmp_path / "d")
+    assert [dump.dump_id for dump in listing.dumps] == ["dump-\\xff", "j", "t"]
+    frames = {dump.dump_id: pl.concat(read_dump(dump, load_editions())) for dump in listing.dumps}
+    assert frames["dump-\\xff"].select("page_id", "status").rows() == [("caf\\xe9", None)]
+    assert frames["t"].select("page_id", "status").rows() == [("bad-\\xff", None)]
+    assert frames["j"].select("page_id", "status").rows() == [("x\\ud800", None)]

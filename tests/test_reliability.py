@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
 
@@ -128,6 +129,28 @@ def test_a_killed_run_leaves_the_old_or_the_new_warehouse_and_the_next_run_compl
     assert snapshot(warehouse) == expected["after"]
     assert not [path.name for path in tmp_path.glob(".w.duckdb*")]  # no draft left
     assert not [path.name for path in (tmp_path / "w.parts").glob(".*")]  # nor a half-written partition file
+
+
+@pytest.mark.parametrize("moment", ["parsing a dump", "publishing"])
+def test_ctrl_c_stops_the_run_with_one_line_and_publishes_all_or_nothing(corpus, tmp_path, moment):
+    _, expected = corpus
+    dumps, warehouse, home = warehouse_in_state(corpus, tmp_path, "before")
+    switch_dumps(corpus, dumps, "after")
+    process = start_run(dumps, warehouse, home)
+    glob_in = (tmp_path / "w.parts", ".*.tmp") if moment == "parsing a dump" else (tmp_path, ".w.duckdb.draft")
+    assert wait_for_file(*glob_in, process)
+    os.killpg(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground group
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 130, out + err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert processes_left(process.pid) == []
+    state = snapshot(warehouse)
+    assert state in (expected["before"], expected["after"])
+    published = state == expected["after"]
+    assert ("published" in err and "nothing" not in err) if published else "nothing was published" in err, err
+    assert not [path.name for path in tmp_path.glob(".w.duckdb*")]  # no draft left
+    with dg.DagsterInstance.from_config(str(home)) as instance:  # no run shows as started for ever
+        assert not instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
 
 
 READER = """
