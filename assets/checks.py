@@ -13,6 +13,7 @@ and Data Docs are rebuilt once (next to the warehouse). The op can run any subse
 checks the UI selects.
 """
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -103,13 +104,15 @@ def build_warehouse_checks(suites: list[Suite]) -> list[dg.AssetChecksDefinition
         to_run = [s for s in suites if any(_check_key(e) in selected for e in s.expectations)]
         store = warehouse.warehouse
         data_docs_index = store.data_docs_index if warehouse.data_docs else None
-        runs = run_suites(
-            to_run,
-            store.reader,
-            all_suites=suites,
-            data_docs=data_docs_index.parent if data_docs_index else None,
-            run_name=context.run.run_id,
-        )
+        # One connection for every suite: attaching the warehouse costs more than a small query.
+        with store.reader() as connection:
+            runs = run_suites(
+                to_run,
+                lambda: contextlib.nullcontext(connection),
+                all_suites=suites,
+                data_docs=data_docs_index.parent if data_docs_index else None,
+                run_name=context.run.run_id,
+            )
         for run in runs:
             rows = "its query failed" if run.rows is None else f"{run.rows} rows"
             context.log.info(f"suite {run.suite.name}: {rows}, {run.seconds:.1f} s")

@@ -4,7 +4,7 @@ import dagster as dg
 import polars as pl
 
 from assets.automation import publish_after_dumps_change
-from assets.keys import CORPUS_REPORT, REPORTS_GROUP, TABLES
+from assets.keys import CORPUS_REPORT, REPORTS_GROUP, SNAPSHOT_ID, TABLES
 from assets.resources import WarehouseResource
 from newsdesk.report import write_corpus_report
 from newsdesk.suites import load_suites
@@ -50,9 +50,10 @@ def _date_problems(instance: dg.DagsterInstance) -> pl.DataFrame:
     ),
 )
 def corpus_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    path, charts, size = write_corpus_report(warehouse.warehouse, _date_problems(context.instance))
+    path, charts, size, snapshot = write_corpus_report(warehouse.warehouse, _date_problems(context.instance))
     return dg.MaterializeResult(
         metadata={
+            SNAPSHOT_ID: snapshot,
             "report": dg.MetadataValue.path(str(path)),
             "open": dg.MetadataValue.url(path.as_uri()),
             "charts": charts,

@@ -26,3 +26,5 @@ WAREHOUSE_RESOURCE = "warehouse"
 # when it was parsed (has the dump changed since?).
 DUMP_SIGNATURE = "dump_signature"
 ROW_COUNT = "dagster/row_count"
+# Materialization metadata: the warehouse snapshot a materialization wrote or describes.
+SNAPSHOT_ID = "snapshot_id"

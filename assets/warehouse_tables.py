@@ -9,13 +9,14 @@ import polars as pl
 import pydantic
 
 from assets.automation import publish_after_dumps_change
-from assets.keys import PARSED_DUMP, ROW_COUNT, TABLES, WAREHOUSE_GROUP, WAREHOUSE_TABLES_OP
+from assets.keys import PARSED_DUMP, ROW_COUNT, SNAPSHOT_ID, TABLES, WAREHOUSE_GROUP, WAREHOUSE_TABLES_OP
 from assets.metadata import markdown_table, table_schema
 from assets.resources import DumpsFolder, WarehouseResource
 from newsdesk.contents import warehouse_contents
 from newsdesk.project import read_sql
 from newsdesk.publish import publish, remove_unused_part_files
 from newsdesk.removals import DEFAULT_MAX_REMOVED_SHARE, RemovalPolicy
+from newsdesk.snapshots import current_snapshot
 
 
 def table_descriptions() -> dict[str, str]:
@@ -67,6 +68,7 @@ def warehouse_tables(
             RemovalPolicy(allow=config.allow_removals, max_share=config.max_removed_share),
         )
         contents = warehouse_contents(connection)
+        snapshot = current_snapshot(connection)
         schemas = {key: _column_types(connection, key.path[-1]) for key in TABLES}
         previews = {key: connection.sql(f"SELECT * FROM {key.path[-1]} LIMIT 5").pl() for key in TABLES}
     removed_files = remove_unused_part_files(store.parts_dir, part_files.values())  # after the commit
@@ -86,6 +88,7 @@ def warehouse_tables(
             asset_key=key,
             metadata={
                 **extra.get(table, {}),
+                SNAPSHOT_ID: snapshot,
                 ROW_COUNT: contents.row_counts[table],
                 "dagster/column_schema": table_schema(schemas[key]),
                 "warehouse": dg.MetadataValue.path(str(store.file)),

@@ -93,10 +93,8 @@ DROP TABLE numbers;
 
 
 def build_warehouse(path: Path, articles: int, ticker: int) -> None:
-    import duckdb
-
-    from newsdesk.project import read_sql
     from newsdesk.sql import run_script
+    from newsdesk.warehouse import Warehouse, create_tables
 
     pages = articles + articles // 20
     parameters = {
@@ -106,14 +104,11 @@ def build_warehouse(path: Path, articles: int, ticker: int) -> None:
         "headlines": max(articles // 5, 100),
         "ticker": ticker,
     }
-    connection = duckdb.connect(str(path))
-    try:
-        connection.execute(read_sql("schema.sql"))
-        connection.execute(read_sql("publish/meta.sql"))
+    with Warehouse(str(path)).writer() as connection:
+        connection.execute("BEGIN TRANSACTION")
+        create_tables(connection)
         run_script(connection, BUILD_SQL, **parameters)
-        connection.execute("CHECKPOINT")
-    finally:
-        connection.close()
+        connection.execute("COMMIT")
 
 
 def _rss_mb() -> float:
@@ -136,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _bench(folder: Path, args: argparse.Namespace) -> int:
-    warehouse_file = folder / f"bench_{args.articles}.duckdb"
+    warehouse_file = folder / f"bench_{args.articles}.ducklake"
     if not warehouse_file.exists():
         started = time.perf_counter()
         child = multiprocessing.get_context("spawn").Process(

@@ -443,16 +443,10 @@ def step_body_languages(corpus_dumps: Path, run: Path) -> None:
     _child_result(seconds=seconds, pages=pages)
 
 
-def _publish_connection(run: Path):
-    import duckdb
+def _step_warehouse(run: Path):
+    from newsdesk.warehouse import Warehouse
 
-    from newsdesk.project import read_sql
-    from newsdesk.warehouse import configure_connection
-
-    connection = duckdb.connect(str(run / "warehouse.duckdb"))
-    configure_connection(connection)
-    connection.execute(read_sql("schema.sql"))
-    return connection
+    return Warehouse(str(run / "warehouse.ducklake"))
 
 
 def _part_files(run: Path) -> dict:
@@ -467,17 +461,15 @@ def _part_files(run: Path) -> dict:
 
 def _in_transaction(run: Path, work) -> dict:
     """Run one stage of the publish on the step warehouse, in a transaction of its own."""
-    from newsdesk.publish import run_sql_file
+    from newsdesk.warehouse import create_tables
 
-    connection = _publish_connection(run)
-    run_sql_file(connection, "publish/meta.sql")
-    started = time.perf_counter()
-    connection.execute("BEGIN TRANSACTION")
-    extra = work(connection) or {}
-    connection.execute("COMMIT")
-    connection.execute("CHECKPOINT")
-    seconds = time.perf_counter() - started
-    connection.close()
+    with _step_warehouse(run).writer() as connection:
+        started = time.perf_counter()
+        connection.execute("BEGIN TRANSACTION")
+        create_tables(connection)
+        extra = work(connection) or {}
+        connection.execute("COMMIT")
+        seconds = time.perf_counter() - started
     return {"seconds": seconds, **extra}
 
 
@@ -517,24 +509,12 @@ def step_clustering(corpus_dumps: Path, run: Path) -> None:
 
 
 def step_checks(corpus_dumps: Path, run: Path) -> None:
-    from contextlib import contextmanager
-
-    import duckdb
-
     from newsdesk.gx_suites import run_suites
     from newsdesk.suites import load_suites
 
-    @contextmanager
-    def connect():
-        connection = duckdb.connect(str(run / "warehouse.duckdb"), read_only=True)
-        try:
-            yield connection
-        finally:
-            connection.close()
-
     suites = load_suites()
     started = time.perf_counter()
-    runs = run_suites(suites, connect, all_suites=suites, data_docs=run / "data_docs", run_name="bench")
+    runs = run_suites(suites, _step_warehouse(run).reader, all_suites=suites, data_docs=run / "data_docs", run_name="bench")
     failed = [o.expectation.check for r in runs for o in r.outcomes if not o.passed]
     _child_result(seconds=time.perf_counter() - started, failed=failed)
 
@@ -711,7 +691,7 @@ def warm_page_cache(*paths: Path) -> float:
 def newsdesk_run(dumps: Path, e2e: Path, workers: int) -> dict:
     env = {**os.environ, "DAGSTER_HOME": str(e2e / "dagster_home")}
     command = [PYTHON, "-c", _RUSAGE_WRAPPER, str(NEWSDESK), "run", "--dumps", str(dumps),
-               "--warehouse", str(e2e / "warehouse.duckdb"), "--workers", str(workers)]
+               "--warehouse", str(e2e / "warehouse.ducklake"), "--workers", str(workers)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
     memory = TreeMemory(process.pid)
     out, _ = process.communicate()
@@ -773,7 +753,7 @@ def daemon_run(corpus: Corpus, work: Path, timeout: float = 3600) -> dict:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = {**os.environ, "DAGSTER_HOME": str(work / "dagster_home")}
-    warehouse = work / "warehouse.duckdb"
+    warehouse = work / "warehouse.ducklake"
     command = [str(NEWSDESK), "ui", "--port", str(port), "--dumps", str(corpus.dumps), "--warehouse", str(warehouse)]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     started = time.perf_counter()
@@ -799,10 +779,12 @@ def daemon_run(corpus: Corpus, work: Path, timeout: float = 3600) -> dict:
 def _pages_in(warehouse: Path) -> int | None:
     import duckdb
 
+    from newsdesk.warehouse import Warehouse, WarehouseUnavailable
+
     try:
-        with duckdb.connect(str(warehouse), read_only=True) as connection:
+        with Warehouse(str(warehouse)).reader() as connection:
             return connection.execute("SELECT count(*) FROM pages").fetchone()[0]
-    except duckdb.Error:
+    except (duckdb.Error, WarehouseUnavailable):
         return None  # not published yet
 
 
@@ -899,16 +881,6 @@ def _steps(corpus: Corpus, keep: bool) -> dict:
         plain = results["plain_duckdb"]
         print(f"  plain DuckDB SQL (read_blob + regexes, all cores) on those dumps: {plain['seconds']:.1f} s = "
               f"{plain['bytes'] / 1e6 / plain['seconds']:,.0f} MB/s = {floor['seconds'] / plain['seconds']:.2f}x the cat floor")
-    size_mb = (run / "warehouse.duckdb").stat().st_size / 1e6
-    started = time.perf_counter()
-    from newsdesk.files import durable_replace
-
-    shutil.copyfile(run / "warehouse.duckdb", run / "copy.duckdb")
-    durable_replace(run / "copy.duckdb", run / "copy2.duckdb")
-    copy_seconds = time.perf_counter() - started
-    (run / "copy2.duckdb").unlink()
-    print(f"publish-by-swap copy of the {size_mb:,.0f} MB warehouse (copy + fsync): {copy_seconds:.1f} s\n")
-    results["swap_copy"] = {"seconds": copy_seconds, "mb": size_mb}
     if not keep:
         shutil.rmtree(run, ignore_errors=True)
     return results
@@ -948,8 +920,8 @@ def _end_to_end(corpus: Corpus, args) -> dict:
           f"peak RSS {incremental['peak_rss_mb']:,.0f} MB (tree {incremental['tree_peak_rss_mb']:,.0f} MB)")
     print(f"  its publish run: {incremental['publish']['publish_seconds']:.1f} s ({incremental['publish']['publish_steps']})")
     print(f"  removing the dump again: {remove_times} s")
-    size_mb = (e2e / "warehouse.duckdb").stat().st_size / 1e6
-    print(f"warehouse file: {size_mb:,.0f} MB; partition files: "
+    size_mb = sum(p.stat().st_size for p in (e2e / "warehouse.data").rglob("*.parquet")) / 1e6
+    print(f"warehouse data files: {size_mb:,.0f} MB; partition files: "
           f"{sum(p.stat().st_size for p in (e2e / 'warehouse.parts').glob('*.parquet')) / 1e6:,.0f} MB")
     if not args.keep:
         shutil.rmtree(e2e, ignore_errors=True)

@@ -1,6 +1,6 @@
 """Refresh the outputs shown in docs/queries.md from the sample warehouse.
 
-    .venv/bin/newsdesk run                              # builds var/warehouse.duckdb from the samples
+    .venv/bin/newsdesk run                              # builds var/warehouse.ducklake from the samples
     .venv/bin/python docs/render_queries.py [WAREHOUSE] # rewrites each query's result table
 
 tests/test_queries_doc.py runs every query as written and fails when the page is out of date.
@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 
 import duckdb
+
+from newsdesk.warehouse import Warehouse
 
 DOC = Path(__file__).with_name("queries.md")
 # A ```sql block, then optionally the result table that follows it.
@@ -36,10 +38,10 @@ def queries(page: str) -> list[re.Match]:
 
 def main(warehouse: str) -> None:
     page = DOC.read_text(encoding="utf-8")
-    with duckdb.connect(warehouse, read_only=True) as connection:
+    with Warehouse(warehouse).reader() as connection:
         page = _QUERY.sub(lambda m: f"```sql\n{m['sql']}\n```\n\n{render(connection, m['sql'])}", page)
     DOC.write_text(page, encoding="utf-8")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "var/warehouse.duckdb")
+    main(sys.argv[1] if len(sys.argv) > 1 else "var/warehouse.ducklake")

@@ -9,7 +9,7 @@ EDITIONS_FILE = PROJECT_ROOT / "newsdesk" / "editions.toml"
 SAMPLE_DUMPS_DIR = PROJECT_ROOT / "samples" / "dumps"
 # Everything a run writes (warehouse, partition files, Dagster home, reports) stays here.
 VAR_DIR = PROJECT_ROOT / "var"
-DEFAULT_WAREHOUSE = VAR_DIR / "warehouse.duckdb"
+DEFAULT_WAREHOUSE = VAR_DIR / "warehouse.ducklake"
 
 
 def read_sql(name: str) -> str:

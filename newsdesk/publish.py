@@ -11,6 +11,7 @@ meta.dump_headlines. The result is the same as a rebuild from every partition fi
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -23,6 +24,7 @@ from newsdesk.files import remove_orphaned_temporaries
 from newsdesk.parsing import part_file_is_current
 from newsdesk.removals import RemovalPolicy, check_removals, warehouse_origin
 from newsdesk.sql import run_sql_file
+from newsdesk.warehouse import CATALOG, create_tables, create_views
 
 CONTRACT_TABLES = (
     "pages",
@@ -61,26 +63,63 @@ def publish(
     """Make the warehouse hold exactly the dumps in part_files ({dump_id: partition file}) of
     dumps_folder: reload those whose file changed since the last publish, delete those no
     longer listed (if `removals` allows it), and recompute the distinct articles and headlines
-    they touch."""
-    run_sql_file(connection, "publish/meta.sql")
-    built_from, loaded = warehouse_origin(connection)
-    check_removals(built_from, dumps_folder, loaded, part_files, removals)
-    report = plan_publish(connection, part_files)
+    they touch. All of it is one transaction, so one snapshot, which records what it changed;
+    a publish that changes nothing commits none."""
+    folder = str(dumps_folder.expanduser().resolve())
     connection.execute("BEGIN TRANSACTION")
     try:
-        connection.execute("DELETE FROM meta.dumps_folder")
-        connection.execute("INSERT INTO meta.dumps_folder VALUES ($path)", {"path": str(dumps_folder.expanduser().resolve())})
-        if report.loaded or report.removed:
-            load_dumps(connection, report, part_files)
-            refresh_distinct_tables(connection, part_files)
-            tag_headline_languages(connection)
-            link_duplicates(connection)
-            finish_publish(connection)
+        create_tables(connection)
+        built_from, loaded = warehouse_origin(connection)
+        check_removals(built_from, dumps_folder, loaded, part_files, removals)
+        report = plan_publish(connection, part_files)
+        if report.loaded or report.removed or built_from != folder:
+            rows_before = table_rows(connection)
+            connection.execute("DELETE FROM meta.dumps_folder")
+            connection.execute("INSERT INTO meta.dumps_folder VALUES ($path)", {"path": folder})
+            if report.loaded or report.removed:
+                create_views(connection)
+                load_dumps(connection, report, part_files)
+                refresh_distinct_tables(connection, part_files)
+                tag_headline_languages(connection)
+                link_duplicates(connection)
+                finish_publish(connection)
+            record_snapshot(connection, report, loaded, rows_before, table_rows(connection))
         connection.execute("COMMIT")
     except BaseException:
         connection.execute("ROLLBACK")
         raise
     return report
+
+
+def table_rows(connection: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    counts = " UNION ALL ".join(f"SELECT '{table}', count(*) FROM {table}" for table in CONTRACT_TABLES)
+    return dict(connection.execute(counts).fetchall())
+
+
+def record_snapshot(
+    connection: duckdb.DuckDBPyConnection,
+    report: PublishReport,
+    previously_loaded: list[str],
+    rows_before: dict[str, int],
+    rows_after: dict[str, int],
+) -> None:
+    """Say in the snapshot this transaction commits what it changed: the dumps added, replaced
+    and removed, and each table's rows before and after."""
+    added = [dump_id for dump_id in report.loaded if dump_id not in previously_loaded]
+    changes = {
+        "added": added,
+        "replaced": [dump_id for dump_id in report.loaded if dump_id in previously_loaded],
+        "removed": report.removed,
+        "rows": {table: [rows_before[table], rows_after[table]] for table in CONTRACT_TABLES},
+    }
+    summary = (
+        f"{len(changes['added'])} dumps added, {len(changes['replaced'])} replaced, "
+        f"{len(changes['removed'])} removed; pages {rows_before['pages']:,} -> {rows_after['pages']:,}"
+    )
+    connection.execute(
+        f"CALL {CATALOG}.set_commit_message('newsdesk', $message, extra_info => $changes)",
+        {"message": summary, "changes": json.dumps(changes)},
+    )
 
 
 def plan_publish(connection: duckdb.DuckDBPyConnection, part_files: dict[str, Path]) -> PublishReport:

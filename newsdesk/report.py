@@ -10,21 +10,27 @@ import polars as pl
 
 from newsdesk.files import durable_write
 from newsdesk.project import SQL_DIR
+from newsdesk.snapshots import current_snapshot
 from newsdesk.transforms.report_html import SECTIONS, build_report_html
 from newsdesk.warehouse import Warehouse
 
 
-def write_corpus_report(warehouse: Warehouse, date_problems: pl.DataFrame) -> tuple[Path, list[str], int]:
-    """Rebuild the report; returns its path, the sections that have data, and its size in bytes.
-    date_problems: the failing counts of the date checks (see build_report_html)."""
+def write_corpus_report(warehouse: Warehouse, date_problems: pl.DataFrame) -> tuple[Path, list[str], int, int]:
+    """Rebuild the report; returns its path, the sections that have data, its size in bytes and
+    the snapshot it describes. date_problems: the failing counts of the date checks (see
+    build_report_html)."""
     queries = {section: SQL_DIR / "report" / f"{section}.sql" for section, _, _ in SECTIONS}
     with warehouse.reader() as connection:
+        snapshot = current_snapshot(connection)
         frames = {
             name: connection.sql(path.read_text(encoding="utf-8")).pl() for name, path in queries.items() if path.exists()
         }
     frames["date_problems"] = date_problems
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    page = build_report_html(frames, "newsdesk corpus report", f"Warehouse {warehouse.file}, built {generated}.")
+    page = build_report_html(
+        frames, "newsdesk corpus report", f"Warehouse {warehouse.file}, snapshot {snapshot}, built {generated}."
+    )
     with durable_write(warehouse.report_path) as temporary:
         temporary.write_text(page, encoding="utf-8")
-    return warehouse.report_path, [section for section, frame in frames.items() if frame.height], len(page.encode())
+    sections = [section for section, frame in frames.items() if frame.height]
+    return warehouse.report_path, sections, len(page.encode()), snapshot

@@ -1,11 +1,16 @@
-"""The DuckDB warehouse file: its one-writer rule, its readers, and the partition files it is
-published from. Plain Python: the Dagster resource (assets/resources.py) wraps it."""
+"""The warehouse: a DuckLake, that is a catalog (a SQLite file) plus the Parquet data files its
+snapshots point to, with its one-writer rule, its readers, and the partition files it is
+published from. Plain Python: the Dagster resource (assets/resources.py) wraps it.
+
+Every publish commits one snapshot. A reader attaches the catalog read-only and sees the
+snapshot that was newest when its transaction began (or the one it asks for), whatever is
+committed meanwhile; the SQLite catalog runs in WAL mode, so no reader blocks a commit.
+DuckDB's extensions come from the duckdb-extension-* packages: nothing is downloaded.
+"""
 
 from __future__ import annotations
 
-import os
-import shutil
-import time
+import importlib.util
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,26 +19,31 @@ from pathlib import Path
 import duckdb
 from filelock import FileLock, Timeout
 
-from newsdesk.files import durable_replace, part_file_name
+from newsdesk.files import part_file_name
 from newsdesk.project import read_sql
 
 # DuckDB's memory for one connection (it spills to disk beyond it): with Python, Dagster and
 # the frames of the publish step, a run stays under 4 GB whatever the corpus size.
 DEFAULT_DUCKDB_MEMORY = "2GB"
 DEFAULT_LOCK_TIMEOUT_SECONDS = 600.0
+# The name the warehouse is attached under in every connection (and `USE`d).
+CATALOG = "warehouse"
+# The extension files, from their packages: (package, file name without .duckdb_extension).
+EXTENSIONS = (("duckdb_extension_ducklake", "ducklake"), ("duckdb_extension_sqlite_scanner", "sqlite_scanner"))
+# Set once, when the lake is created: data files compressed like the partition files, and every
+# insert written as Parquet (small ones would otherwise live in the catalog).
+_LAKE_OPTIONS = {"parquet_compression": "zstd", "data_inlining_row_limit": "0"}
 
 
 class WarehouseUnavailable(RuntimeError):
-    """The warehouse file cannot be opened: locked too long, unreadable, or not a DuckDB file."""
+    """The warehouse cannot be opened: none yet, locked too long, or not a newsdesk DuckLake."""
 
 
 @dataclass(frozen=True)
 class Warehouse:
-    """The DuckDB warehouse file and the per-dump partition files it is published from.
-
-    Partition files live next to the warehouse, in `<name>.parts/`. Only `writer` writes the
-    DuckDB file, so parallel partition runs never meet on it.
-    """
+    """The DuckLake warehouse: `path` names its catalog; the data files live next to it in
+    `<name>.data/`, the per-dump partition files it is published from in `<name>.parts/`.
+    Only `writer` writes it, one at a time, so parallel partition runs never meet on it."""
 
     path: str
     lock_timeout_seconds: float = DEFAULT_LOCK_TIMEOUT_SECONDS
@@ -41,7 +51,12 @@ class Warehouse:
 
     @property
     def file(self) -> Path:
+        """The catalog file."""
         return Path(self.path).expanduser().resolve()
+
+    @property
+    def data_dir(self) -> Path:
+        return self.file.with_name(self.file.stem + ".data")
 
     @property
     def parts_dir(self) -> Path:
@@ -59,6 +74,18 @@ class Warehouse:
     def data_docs_index(self) -> Path:
         """Great Expectations' Data Docs of this warehouse's checks: the page to open."""
         return self.file.with_name(self.file.stem + "_data_docs") / "index.html"
+
+    def attach_statement(self, read_only: bool = True, snapshot: int | None = None) -> str:
+        """The ATTACH statement of this warehouse, for any DuckDB with the ducklake and sqlite
+        extensions loaded. The data path is given every time, so the folder can move."""
+        options = [f"DATA_PATH {_literal(str(self.data_dir) + '/')}", "OVERRIDE_DATA_PATH true"]
+        if read_only:
+            options.append("READ_ONLY")
+        else:
+            options.append("META_JOURNAL_MODE 'WAL'")
+        if snapshot is not None:
+            options.append(f"SNAPSHOT_VERSION {int(snapshot)}")
+        return f"ATTACH {_literal('ducklake:sqlite:' + str(self.file))} AS {CATALOG} ({', '.join(options)})"
 
     @contextmanager
     def exclusive_run(self) -> Iterator[None]:
@@ -79,76 +106,126 @@ class Warehouse:
 
     @contextmanager
     def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """The one writable connection, on a copy of the warehouse that replaces it when the
-        block ends without error (publish by swap).
-
-        Readers never block the writer and never see half a publish: a connection opened
-        before the swap keeps reading the old file, one opened after reads the new one. A
-        crash or an error leaves the warehouse as it was. The file lock keeps writers one at
-        a time across processes.
-        """
-        self.file.parent.mkdir(parents=True, exist_ok=True)
+        """The one writing connection, with the warehouse attached and in use, its tables and
+        views created if missing. What the caller commits is one snapshot; what it does not
+        commit (an error, a kill) leaves the warehouse as it was. The file lock keeps writers
+        one at a time across processes."""
+        self.check_catalog()
         lock = FileLock(str(self.file) + ".lock")
         try:
+            self.file.parent.mkdir(parents=True, exist_ok=True)
             lock.acquire(timeout=self.lock_timeout_seconds)
         except Timeout as error:
             raise WarehouseUnavailable(
                 f"another newsdesk run has been writing {self.file} for over {self.lock_timeout_seconds:.0f} s"
             ) from error
-        draft = self.file.with_name(f".{self.file.name}.draft")
+        except OSError as error:
+            raise WarehouseUnavailable(f"cannot write next to {self.file}: {error.strerror or error}") from error
         try:
-            _remove_database(draft)  # left by a writer that was killed
+            new = not self.file.exists()
             try:
-                if self.file.exists():
-                    _copy_file(self.file, draft)
-                connection = duckdb.connect(str(draft))
-                configure_connection(connection, self.duckdb_memory_limit)
+                self.data_dir.mkdir(parents=True, exist_ok=True)
+                connection = self._connect(read_only=False)
             except (OSError, duckdb.Error) as error:
-                raise WarehouseUnavailable(f"cannot prepare a new version of {self.file}: {error}") from error
+                raise WarehouseUnavailable(f"cannot open {self.file} for writing: {error}") from error
             try:
-                connection.execute(read_sql("schema.sql"))
-                connection.execute(read_sql("publish/meta.sql"))  # some views read its summaries
-                connection.execute(read_sql("views.sql"))
+                if new:
+                    for option, value in _LAKE_OPTIONS.items():
+                        connection.execute(f"CALL {CATALOG}.set_option({_literal(option)}, {_literal(value)})")
                 yield connection
-                connection.execute("CHECKPOINT")
             finally:
                 connection.close()
-            durable_replace(draft, self.file)
         finally:
-            _remove_database(draft)
             lock.release()
 
     @contextmanager
-    def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-only connection, for queries and checks."""
+    def reader(self, snapshot: int | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection with the warehouse in use: its newest snapshot, or `snapshot`."""
         if not self.file.exists():
             raise WarehouseUnavailable(f"no warehouse at {self.file}: run `newsdesk run` first")
-        connection = self._connect_read_only()
+        self.check_catalog()
         try:
-            configure_connection(connection, self.duckdb_memory_limit)
+            connection = self._connect(read_only=True, snapshot=snapshot)
+        except duckdb.Error as error:
+            raise WarehouseUnavailable(f"cannot open warehouse {self.file}: {_first_line(error)}") from error
+        try:
             yield connection
         finally:
             connection.close()
 
-    def _connect_read_only(self) -> duckdb.DuckDBPyConnection:
-        # Only a process holding the file read-write (a user's DuckDB CLI, say) blocks a reader.
-        deadline = time.monotonic() + self.lock_timeout_seconds
-        delay = 0.05
-        while True:
-            try:
-                return duckdb.connect(str(self.file), read_only=True)
-            except duckdb.IOException as error:
-                if "lock" not in str(error).lower():
-                    raise WarehouseUnavailable(f"cannot open warehouse {self.file}: {error}") from error
-                if time.monotonic() + delay > deadline:
-                    raise WarehouseUnavailable(
-                        f"warehouse {self.file} stayed locked by another process for "
-                        f"{self.lock_timeout_seconds:.0f} s: {error}"
-                    ) from error
-                time.sleep(delay)
-                delay = min(delay * 2, 2.0)
-            except duckdb.Error as error:
-                raise WarehouseUnavailable(f"cannot open warehouse {self.file}: {error}") from error
+    @property
+    def spill_dir(self) -> Path:
+        """Where DuckDB spills what does not fit in its memory limit (removed when done)."""
+        return self.file.with_name(self.file.stem + ".spill")
+
+    def _connect(self, read_only: bool, snapshot: int | None = None) -> duckdb.DuckDBPyConnection:
+        connection = connect_with_extensions()
+        try:
+            configure_connection(connection, self.duckdb_memory_limit)
+            # An in-memory database would spill into the working folder, wherever that is.
+            connection.execute("SET temp_directory = $folder", {"folder": str(self.spill_dir)})
+            connection.execute(self.attach_statement(read_only, snapshot))
+            connection.execute(f"USE {CATALOG}")
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
+    def check_catalog(self) -> None:
+        """Refuse, with one line, a file that is not a SQLite catalog (a DuckDB-file warehouse
+        of an earlier newsdesk, say) before DuckDB tries to read it as one."""
+        try:
+            with open(self.file, "rb") as file:
+                header = file.read(16)
+        except (FileNotFoundError, NotADirectoryError):  # none yet: the writer creates it, or says why not
+            return
+        except OSError as error:
+            raise WarehouseUnavailable(f"cannot read warehouse {self.file}: {error.strerror or error}") from error
+        if header and header != b"SQLite format 3\x00":
+            raise WarehouseUnavailable(
+                f"{self.file} is not a newsdesk warehouse (a DuckLake catalog in SQLite): "
+                "give --warehouse a new path, and the next run builds it there"
+            )
+
+
+def create_tables(connection: duckdb.DuckDBPyConnection) -> None:
+    """The contract's tables and the publish's bookkeeping, where missing."""
+    connection.execute(read_sql("schema.sql"))
+    connection.execute(read_sql("publish/meta.sql"))
+
+
+def create_views(connection: duckdb.DuckDBPyConnection) -> None:
+    """The views of sql/views.sql, as this version defines them (a publish that changes data
+    recreates them in its snapshot)."""
+    connection.execute(read_sql("views.sql"))
+
+
+def connect_with_extensions(database: str = ":memory:") -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with DuckLake and SQLite loaded from their packages, and every
+    automatic install or load off: no query can make DuckDB fetch anything from the network."""
+    connection = duckdb.connect(
+        database,
+        config={
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+            "allow_community_extensions": False,
+        },
+    )
+    for package, name in EXTENSIONS:
+        connection.execute(f"LOAD {_literal(str(extension_file(package, name)))}")
+    return connection
+
+
+def extension_file(package: str, name: str) -> Path:
+    """The .duckdb_extension file that a duckdb-extension-* package installs for this DuckDB."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise WarehouseUnavailable(f"the {package} package is missing: reinstall newsdesk (make run installs it)")
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    path = folder / "extensions" / f"v{duckdb.__version__}" / f"{name}.duckdb_extension"
+    if not path.exists():
+        raise WarehouseUnavailable(f"{package} has no extension for DuckDB {duckdb.__version__}: reinstall newsdesk")
+    return path
 
 
 def configure_connection(connection: duckdb.DuckDBPyConnection, memory_limit: str = DEFAULT_DUCKDB_MEMORY) -> None:
@@ -159,25 +236,9 @@ def configure_connection(connection: duckdb.DuckDBPyConnection, memory_limit: st
     connection.execute("SET preserve_insertion_order = false")
 
 
-def _copy_file(source: Path, target: Path) -> None:
-    """Copy a file inside the kernel with copy_file_range, which shares the blocks instead on
-    file systems that can (XFS, Btrfs, NFS 4.2): then a publish costs what it changes, not the
-    warehouse's size. Elsewhere (ext4, here) it is a plain copy; shutil if the call is refused."""
-    try:
-        with open(source, "rb") as reader, open(target, "wb") as writer:
-            remaining = os.fstat(reader.fileno()).st_size
-            while remaining > 0:
-                copied = os.copy_file_range(reader.fileno(), writer.fileno(), min(remaining, 1 << 30))
-                if copied == 0:
-                    break
-                remaining -= copied
-        if remaining == 0:
-            return
-    except OSError:  # not supported between these file systems, or by this kernel
-        pass
-    shutil.copyfile(source, target)
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
-def _remove_database(path: Path) -> None:
-    for leftover in (path, path.with_name(path.name + ".wal")):
-        leftover.unlink(missing_ok=True)
+def _first_line(error: BaseException) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

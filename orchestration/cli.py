@@ -115,7 +115,32 @@ def _parser() -> argparse.ArgumentParser:
         help="let the SQL read and write files and URLs (COPY ... TO, read_csv, ...); without it, the "
         "query sees the warehouse and nothing else of the machine",
     )
+    sql.add_argument(
+        "--at",
+        type=_snapshot_id,
+        metavar="SNAPSHOT_ID",
+        help="query the warehouse as it was at this snapshot (`newsdesk snapshots` lists them)",
+    )
     sql.set_defaults(command=_sql)
+
+    snapshots = commands.add_parser(
+        "snapshots",
+        parents=[warehouse],
+        help="list the warehouse's snapshots, one per publish",
+        description="List the warehouse's snapshots, newest last: id, time (UTC) and what the publish "
+        "changed. `newsdesk sql --at ID` queries one.",
+    )
+    snapshots.set_defaults(command=_snapshots)
+
+    attach = commands.add_parser(
+        "attach",
+        parents=[warehouse],
+        help="print the SQL that opens the warehouse in any DuckDB 1.5.5 (the CLI, Python, a notebook)",
+        description="Print the statements that load DuckLake and SQLite from this installation's packages "
+        "(nothing is downloaded) and attach the warehouse read-only as `warehouse`. "
+        "`newsdesk attach > attach.sql; .venv/bin/duckdb -init attach.sql` opens it in the DuckDB CLI.",
+    )
+    attach.set_defaults(command=_attach)
 
     report = commands.add_parser(
         "report",
@@ -156,6 +181,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _snapshot_id(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a snapshot id (a whole number)") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is not a snapshot id")
+    return value
+
+
 def _configure_environment(args: argparse.Namespace) -> None:
     """The Dagster definitions read their settings from the environment, in this process
     and in every process Dagster starts."""
@@ -179,11 +214,10 @@ def _run(args: argparse.Namespace) -> int:
 
     if not args.dumps.is_dir():
         raise CliError(f"dumps folder not found: {args.dumps}")
-    if args.warehouse.exists():
-        _check_readable(args.warehouse)
     _configure_environment(args)
     warehouse = Warehouse(str(args.warehouse))
     try:
+        warehouse.check_catalog()
         with warehouse.exclusive_run(), dg.DagsterInstance.get() as instance:
             outcome = run_pipeline(
                 args.dumps,
@@ -202,17 +236,6 @@ def _run(args: argparse.Namespace) -> int:
     return 0 if outcome.succeeded else 1
 
 
-def _check_readable(warehouse: Path) -> None:
-    # The header says whether it is a DuckDB file, without waiting on another process's lock.
-    try:
-        with open(warehouse, "rb") as file:
-            header = file.read(12)
-    except OSError as error:
-        raise CliError(f"cannot read warehouse {warehouse}: {error.strerror}") from error
-    if header[8:12] != b"DUCK":
-        raise CliError(f"cannot open warehouse {warehouse}: it is not a valid DuckDB database file")
-
-
 def _progress_printer():
     if not sys.stderr.isatty():
         return None
@@ -226,8 +249,11 @@ def _sql(args: argparse.Namespace) -> int:
     from newsdesk.warehouse import Warehouse, WarehouseUnavailable
 
     try:
-        with Warehouse(str(args.warehouse)).reader() as connection:
+        warehouse = Warehouse(str(args.warehouse))
+        with warehouse.reader(snapshot=args.at) as connection:
             if not args.allow_files:
+                # The warehouse's own data files stay readable; nothing else of the machine is.
+                connection.execute("SET allowed_directories = $folders", {"folders": [str(warehouse.data_dir) + "/"]})
                 connection.execute("SET enable_external_access = false")
                 connection.execute("SET lock_configuration = true")  # the query cannot turn it back on
             *leading, last = statements(args.query) or [None]
@@ -244,6 +270,32 @@ def _sql(args: argparse.Namespace) -> int:
         raise CliError(str(error)) from error
     except duckdb.Error as error:
         raise CliError(f"query failed: {str(error).splitlines()[0]}") from error
+    return 0
+
+
+def _snapshots(args: argparse.Namespace) -> int:
+    from newsdesk.snapshots import list_snapshots
+    from newsdesk.warehouse import Warehouse, WarehouseUnavailable
+
+    try:
+        with Warehouse(str(args.warehouse)).reader() as connection:
+            for snapshot in list_snapshots(connection):
+                print(f"{snapshot.snapshot_id}\t{snapshot.time:%Y-%m-%d %H:%M:%S}\t{snapshot.summary}")
+    except WarehouseUnavailable as error:
+        raise CliError(str(error)) from error
+    return 0
+
+
+def _attach(args: argparse.Namespace) -> int:
+    from newsdesk.warehouse import CATALOG, EXTENSIONS, Warehouse, WarehouseUnavailable, extension_file
+
+    try:
+        for package, name in EXTENSIONS:
+            print(f"LOAD '{extension_file(package, name)}';")
+    except WarehouseUnavailable as error:
+        raise CliError(str(error)) from error
+    print(f"{Warehouse(str(args.warehouse)).attach_statement(read_only=True)};")
+    print(f"USE {CATALOG};")
     return 0
 
 

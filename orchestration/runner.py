@@ -11,7 +11,6 @@ from the runs' results and from the warehouse itself.
 from __future__ import annotations
 
 import ctypes
-import dataclasses
 import gc
 import multiprocessing
 import os
@@ -35,6 +34,7 @@ from newsdesk.contents import WarehouseContents, warehouse_contents
 from newsdesk.parsing import part_file_is_current, part_file_rows
 from newsdesk.readers import discover_dumps
 from newsdesk.removals import RemovalPolicy, check_removals, warehouse_origin
+from newsdesk.snapshots import current_snapshot
 from newsdesk.warehouse import Warehouse, WarehouseUnavailable
 from newsdesk.work import plan_dumps_work
 
@@ -51,6 +51,7 @@ class RunOutcome:
     unchanged: list[str] = field(default_factory=list)  # dumps not parsed again: same content as last time
     removed: list[str] = field(default_factory=list)  # dumps gone from the folder, and so from the warehouse
     contents: WarehouseContents | None = None  # the warehouse after the publish
+    snapshot: int | None = None  # the warehouse's newest snapshot after the publish
     report: Path | None = None
     data_docs: Path | None = None
     checks_run: int = 0
@@ -76,13 +77,10 @@ def run_pipeline(
     Raises RemovalRefused, before any work, if the publish would remove dumps it may not
     (newsdesk.removals): the publish would refuse the same, after the parsing."""
     listing = discover_dumps(dumps)
-    # Read without waiting: a user's session may hold the file read-write, and the publish
-    # writes a new version beside it whatever that session does.
-    at_once = dataclasses.replace(warehouse, lock_timeout_seconds=0)
     try:
-        with at_once.reader() as connection:
+        with warehouse.reader() as connection:
             built_from, loaded = warehouse_origin(connection)
-    except WarehouseUnavailable:  # none yet, or held: the publish asks the same question
+    except WarehouseUnavailable:  # none yet: the publish asks the same question
         built_from, loaded = None, []
     present = [dump.dump_id for dump in listing.dumps]
     check_removals(built_from, dumps, loaded, present, RemovalPolicy(allow=allow_removals))
@@ -126,13 +124,13 @@ def run_pipeline(
         progress("publishing the warehouse")
     warm_up.join()  # one import at a time: two threads importing one package can meet half-initialised modules
     publish_config = {**_QUIET_CONSOLE, "ops": {WAREHOUSE_TABLES_OP: {"config": {"allow_removals": allow_removals}}}}
-    before = _file_identity(warehouse.file)
+    before = _latest_snapshot(warehouse)
     try:
         result = _execute(instance_ref, PUBLISH_JOB, publish_config, {})
         if result.interrupted:  # Dagster ended the run as interrupted rather than raising
             raise KeyboardInterrupt
     except (KeyboardInterrupt, DagsterExecutionInterruptedError):
-        if _file_identity(warehouse.file) == before:
+        if _latest_snapshot(warehouse) == before:
             raise RunInterrupted("interrupted while publishing: nothing was published") from None
         raise RunInterrupted(
             "interrupted after the publish: the warehouse holds every dump of this run, and its checks may not have run"
@@ -142,9 +140,10 @@ def run_pipeline(
     outcome.checks_run = result.checks_run
     outcome.failed_checks = result.failed_checks
     try:
-        with at_once.reader() as connection:
+        with warehouse.reader() as connection:
             outcome.contents = warehouse_contents(connection)
-    except WarehouseUnavailable:  # the publish failed and a session holds the old version
+            outcome.snapshot = current_snapshot(connection)
+    except WarehouseUnavailable:  # the first publish failed: there is no warehouse
         outcome.contents = None
     outcome.report = warehouse.report_path if warehouse.report_path.exists() else None
     outcome.data_docs = warehouse.data_docs_index if outcome.checks_run else None
@@ -175,13 +174,13 @@ def _parse(
                 progress(f"[{number}/{len(to_parse)}] parsed {dump_id}: {pages:,} pages so far")
 
 
-def _file_identity(path: Path) -> tuple[int, int] | None:
-    """Changes when a publish swaps a new warehouse file in."""
+def _latest_snapshot(warehouse: Warehouse) -> int | None:
+    """The newest snapshot: a publish that committed made a new one."""
     try:
-        stat = path.stat()
-    except FileNotFoundError:
+        with warehouse.reader() as connection:
+            return current_snapshot(connection)
+    except WarehouseUnavailable:  # none yet
         return None
-    return stat.st_ino, stat.st_mtime_ns
 
 
 # Tags the parse runs of one `newsdesk run`, so that an interrupted one can mark them canceled.
@@ -279,11 +278,16 @@ def _execute(instance_ref: InstanceRef, job_name: str, run_config: dict, tags: d
 
 
 def _was_interrupted(result: dg.ExecuteJobResult) -> bool:
+    """Whether a step failed because of Ctrl-C: the interruption may be wrapped, by DuckDB say,
+    when it came while a library ran Python code."""
     interruptions = (DagsterExecutionInterruptedError.__name__, KeyboardInterrupt.__name__)
-    return any(
-        event.step_failure_data.error is not None and event.step_failure_data.error.cls_name in interruptions
-        for event in result.get_step_failure_events()
-    )
+    for event in result.get_step_failure_events():
+        error = event.step_failure_data.error
+        while error is not None:
+            if error.cls_name in interruptions or any(name in error.message for name in interruptions):
+                return True
+            error = error.cause
+    return False
 
 
 def _innermost_message(error: BaseException) -> str:

@@ -24,7 +24,8 @@ def print_summary(outcome: RunOutcome, out=sys.stdout) -> None:
             f"{outcome.contents.clusters} near-duplicate clusters)",
             file=out,
         )
-    print(f"warehouse: {outcome.warehouse}", file=out)
+    snapshot = f" (snapshot {outcome.snapshot}: `newsdesk snapshots` lists them)" if outcome.snapshot is not None else ""
+    print(f"warehouse: {outcome.warehouse}{snapshot}", file=out)
     if outcome.checks_run:
         passed = outcome.checks_run - len(outcome.failed_checks)
         print(f"checks: {passed} of {outcome.checks_run} passed; Data Docs: {outcome.data_docs}", file=out)

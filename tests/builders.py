@@ -1,4 +1,6 @@
-"""Builders of test pages and records, shaped like the real ones."""
+"""Builders of test pages, records and warehouses, shaped like the real ones."""
+
+from contextlib import contextmanager
 
 import polars as pl
 
@@ -153,3 +155,41 @@ def parse_in_a_fresh_process(dumps_folder, target) -> dict:
         cwd=PROJECT_ROOT, capture_output=True, text=True, check=True,
     )
     return json.loads(result.stdout.splitlines()[-1])
+
+
+def read_warehouse(path):
+    """A read-only connection to the warehouse at path, as `newsdesk sql` opens it."""
+    from newsdesk.warehouse import Warehouse
+
+    return Warehouse(str(path)).reader()
+
+
+@contextmanager
+def written_warehouse(path):
+    """A connection that writes the warehouse at path, its tables and views created: what the
+    block does is committed as one snapshot when it ends."""
+    from newsdesk.warehouse import Warehouse, create_tables, create_views
+
+    with Warehouse(str(path)).writer() as connection:
+        connection.execute("BEGIN TRANSACTION")
+        create_tables(connection)
+        create_views(connection)
+        yield connection
+        connection.execute("COMMIT")
+
+
+def copy_warehouse(source, target) -> None:
+    """A copy of the warehouse whose catalog is source, at target: catalog (with its SQLite
+    journal files), data files and partition files."""
+    import shutil
+    from pathlib import Path
+
+    from newsdesk.warehouse import Warehouse
+
+    source, target = Warehouse(str(source)), Warehouse(str(target))
+    for file in source.file.parent.glob(source.file.name + "*"):
+        if not file.name.endswith(".lock"):
+            shutil.copy2(file, target.file.with_name(target.file.name + file.name[len(source.file.name):]))
+    for folder, copy in ((source.data_dir, target.data_dir), (source.parts_dir, target.parts_dir)):
+        if folder.exists():
+            shutil.copytree(folder, copy)

@@ -33,7 +33,7 @@ def pipeline_env(tmp_path, dagster_home, monkeypatch):
     """Point the Dagster definitions at a copy-free dumps folder and a warehouse under tmp_path."""
 
     def configure(dumps: Path = SAMPLE_DUMPS_DIR) -> Path:
-        warehouse = tmp_path / "warehouse.duckdb"
+        warehouse = tmp_path / "warehouse.ducklake"
         for name, value in settings_environment(dumps, warehouse).items():
             monkeypatch.setenv(name, value)
         return warehouse
@@ -46,7 +46,7 @@ def pipeline_env(tmp_path, dagster_home, monkeypatch):
 def built_samples(tmp_path_factory) -> dict[str, Path]:
     """The bundled samples built once through the real pipeline, for tests that only read."""
     root = tmp_path_factory.mktemp("samples")
-    warehouse = root / "warehouse.duckdb"
+    warehouse = root / "warehouse.ducklake"
     (root / "home").mkdir()
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DAGSTER_HOME", str(root / "home"))

@@ -22,6 +22,7 @@ from newsdesk.gx_suites import run_suites
 from newsdesk.project import read_sql
 from newsdesk.suites import SuiteError, load_suites
 from orchestration.jobs import publish_warehouse_job
+from tests.builders import read_warehouse, written_warehouse
 
 # Kept pages p1-p4 (one per edition), a rejected p5. Edges that must pass: p2 is published one
 # day after its crawl (the slack), p3 on the date floor itself. Headline h1 is on a French and
@@ -92,9 +93,10 @@ FAILURES = [
      " ('d1', 'h2', 'en', 'Titulo dos', 1), ('d1', 'h3', 'en', 'عنوان ثلاثة', 1)",
      "headlines", "multi_edition_share", 3, "en,fr: Titulo dos"),
     ("missing column", "ALTER TABLE pages DROP COLUMN title", "pages", "contract_columns", 1, "title VARCHAR"),
-    ("retyped column", "ALTER TABLE articles ALTER COLUMN sightings TYPE INTEGER", "articles", "contract_columns", 1, "sightings BIGINT"),
+    ("retyped column", "ALTER TABLE headline_sightings ALTER COLUMN position TYPE BIGINT", "headline_sightings", "contract_columns", 1, "position INTEGER"),
     ("missing position", "ALTER TABLE headline_sightings DROP COLUMN position", "headline_sightings", "contract_columns", 1, "position INTEGER"),
     ("missing first_seen", "ALTER TABLE headlines DROP COLUMN first_seen", "headlines", "contract_columns", 1, "first_seen DATE"),
+    ("missing sightings", "ALTER TABLE articles DROP COLUMN sightings", "articles", "contract_columns", 1, "sightings BIGINT"),
     ("renamed column", "ALTER TABLE headline_clusters RENAME COLUMN cluster_id TO cluster", "headline_clusters", "contract_columns", 1, "cluster_id VARCHAR"),
     ("missing table", "DROP TABLE headline_translations", "headline_translations", "contract_columns", 3, "score DOUBLE"),
 ]
@@ -102,20 +104,15 @@ FAILURES = [
 
 @pytest.fixture
 def data_docs(tmp_path):
-    """The Data Docs of the warehouse tmp_path / "w.duckdb"."""
+    """The Data Docs of the warehouse tmp_path / "w.ducklake"."""
     return tmp_path / "w_data_docs"
 
 
 def build_warehouse(path, *statements: str):
-    connection = duckdb.connect(str(path))
-    try:
-        connection.execute(read_sql("schema.sql"))
-        connection.execute(read_sql("publish/meta.sql"))
+    with written_warehouse(path) as connection:
         connection.execute(BASELINE)
         for statement in statements:
             connection.execute(statement)
-    finally:
-        connection.close()
     return path
 
 
@@ -145,7 +142,7 @@ def meta(evaluation) -> dict:
 
 
 def test_a_clean_warehouse_passes_every_expectation(tmp_path, data_docs):
-    result, evaluations = run_checks(build_warehouse(tmp_path / "w.duckdb"), data_docs=True)
+    result, evaluations = run_checks(build_warehouse(tmp_path / "w.ducklake"), data_docs=True)
     assert result.success
     assert set(evaluations) == ALL_CHECKS
     failed = {key: evaluation.description for key, evaluation in evaluations.items() if not evaluation.passed}
@@ -159,7 +156,7 @@ def test_a_clean_warehouse_passes_every_expectation(tmp_path, data_docs):
 
 @pytest.mark.parametrize(("sql", "asset", "check", "count", "sample"), [case[1:] for case in FAILURES], ids=[c[0] for c in FAILURES])
 def test_each_expectation_fails_on_its_defect(tmp_path, sql, asset, check, count, sample):
-    result, evaluations = run_checks(build_warehouse(tmp_path / "w.duckdb", sql), checks=[(asset, check)])
+    result, evaluations = run_checks(build_warehouse(tmp_path / "w.ducklake", sql), checks=[(asset, check)])
     evaluation = evaluations[(asset, check)]
     assert not evaluation.passed, evaluation.description
     values = meta(evaluation)
@@ -180,7 +177,7 @@ def test_every_expectation_has_a_failing_case():
 
 
 def test_a_failing_query_fails_its_suite_checks_with_the_error(tmp_path):
-    warehouse = build_warehouse(tmp_path / "w.duckdb", "ALTER TABLE pages DROP COLUMN published_raw")
+    warehouse = build_warehouse(tmp_path / "w.ducklake", "ALTER TABLE pages DROP COLUMN published_raw")
     _, evaluations = run_checks(warehouse, checks=[("pages", "contract_columns"), ("pages", "published_date_not_hijri")])
     assert meta(evaluations[("pages", "contract_columns")])["samples"] == ["published_raw VARCHAR"]
     broken = evaluations[("pages", "published_date_not_hijri")]
@@ -190,7 +187,7 @@ def test_a_failing_query_fails_its_suite_checks_with_the_error(tmp_path):
 
 def test_the_date_floor_is_a_parameter(tmp_path, monkeypatch):
     monkeypatch.setenv("NEWSDESK_CHECK_DATE_FLOOR", "2000-01-01")
-    _, evaluations = run_checks(build_warehouse(tmp_path / "w.duckdb"), checks=[("pages", "published_date_after_floor")])
+    _, evaluations = run_checks(build_warehouse(tmp_path / "w.ducklake"), checks=[("pages", "published_date_after_floor")])
     evaluation = evaluations[("pages", "published_date_after_floor")]
     assert not evaluation.passed
     assert meta(evaluation)["samples"] == ["1995-01-01"]
@@ -234,6 +231,7 @@ def test_suite_files_are_checked_when_loaded(tmp_path):
         load_suites(tmp_path)
 
 
+@pytest.mark.slow
 def test_each_warehouse_has_its_own_data_docs(tmp_path):
     _, first = run_checks(build_warehouse(tmp_path / "one.duckdb"), data_docs=True)
     _, second = run_checks(build_warehouse(tmp_path / "two.duckdb"), data_docs=True)
@@ -246,7 +244,7 @@ def test_each_warehouse_has_its_own_data_docs(tmp_path):
 def test_suites_keep_their_order_and_a_failed_query_fails_only_its_suite(tmp_path):
     """run_suites fetches the next batch while validating one: the results still come in the
     suites' order, and a query that fails mid-way fails its own suite only."""
-    warehouse = build_warehouse(tmp_path / "w.duckdb")
+    warehouse = build_warehouse(tmp_path / "w.ducklake")
     [pages] = [suite for suite in load_suites() if suite.name == "pages"]
     suites = [
         dataclasses.replace(pages, name="first"),
@@ -254,21 +252,14 @@ def test_suites_keep_their_order_and_a_failed_query_fails_only_its_suite(tmp_pat
         dataclasses.replace(pages, name="third"),
     ]
 
-    @contextlib.contextmanager
-    def connect():
-        connection = duckdb.connect(str(warehouse), read_only=True)
-        try:
-            yield connection
-        finally:
-            connection.close()
-
-    runs = run_suites(suites, connect)
+    runs = run_suites(suites, lambda: read_warehouse(warehouse))
     assert [run.suite.name for run in runs] == ["first", "broken", "third"]
     assert [run.rows for run in runs] == [5, None, 5]
     assert all(outcome.passed for run in (runs[0], runs[2]) for outcome in run.outcomes)
     assert all("no_such_column" in outcome.error for outcome in runs[1].outcomes)
 
 
+@pytest.mark.slow
 def test_a_dump_that_repeats_a_page_id_is_data_not_a_failure(tmp_path):
     from tests.test_scale import build, jsonl_dump, page
 
@@ -278,9 +269,9 @@ def test_a_dump_that_repeats_a_page_id_is_data_not_a_failure(tmp_path):
         dumps / "d-2026-01-01.jsonl",
         [page("Premier", id="same"), page("Autre", id="other"), page("Second", id="same")],
     )
-    warehouse = tmp_path / "w.duckdb"
+    warehouse = tmp_path / "w.ducklake"
     build(dumps, warehouse)
-    with duckdb.connect(str(warehouse), read_only=True) as connection:
+    with read_warehouse(warehouse) as connection:
         rows = connection.execute("SELECT page_id, status, title FROM pages ORDER BY status, title").fetchall()
         titles = connection.execute("SELECT title FROM articles ORDER BY title").fetchall()
     assert rows == [("same", "duplicate_id", None), ("other", "ok", "Autre"), ("same", "ok", "Premier")]

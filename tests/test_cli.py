@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.builders import write_jsonl_dump, written_warehouse
+
 NEWSDESK = Path(sys.executable).with_name("newsdesk")
 
 
@@ -21,7 +23,7 @@ def env(tmp_path):
 
 @pytest.mark.slow
 def test_run_prints_per_dump_counts_and_totals_then_sql_reads_them(tmp_path, env):
-    warehouse = tmp_path / "w.duckdb"
+    warehouse = tmp_path / "w.ducklake"
     run = newsdesk("run", "--warehouse", str(warehouse), env=env)
     assert run.returncode == 0, run.stderr
     assert "maghress-fr-2026-02-18" in run.stdout and "binary 1, empty 1, no_publication_line 1" in run.stdout
@@ -37,7 +39,7 @@ def test_run_prints_per_dump_counts_and_totals_then_sql_reads_them(tmp_path, env
     ("args", "message"),
     [
         (("run", "--dumps", "/nonexistent/dumps"), "newsdesk: dumps folder not found: /nonexistent/dumps"),
-        (("sql", "SELECT 1", "--warehouse", "/nonexistent/w.duckdb"), "newsdesk: no warehouse at /nonexistent/w.duckdb"),
+        (("sql", "SELECT 1", "--warehouse", "/nonexistent/w.ducklake"), "newsdesk: no warehouse at /nonexistent/w.ducklake"),
     ],
 )
 def test_user_errors_are_one_clear_line(args, message, env):
@@ -47,27 +49,26 @@ def test_user_errors_are_one_clear_line(args, message, env):
 
 
 def test_a_corrupt_warehouse_is_reported_and_left_alone(tmp_path, env):
-    warehouse = tmp_path / "w.duckdb"
+    warehouse = tmp_path / "w.ducklake"
     warehouse.write_bytes(b"not a duckdb file")
     result = newsdesk("run", "--warehouse", str(warehouse), env=env)
-    assert result.returncode == 2 and "not a valid DuckDB database" in result.stderr
+    assert result.returncode == 2 and "is not a newsdesk warehouse" in result.stderr
     assert warehouse.read_bytes() == b"not a duckdb file"
 
 
 def test_a_bad_query_is_one_line(tmp_path, env):
-    warehouse = tmp_path / "w.duckdb"
-    import duckdb
-
-    duckdb.connect(str(warehouse)).close()
+    warehouse = tmp_path / "w.ducklake"
+    with written_warehouse(warehouse):
+        pass
     result = newsdesk("sql", "SELEC nonsense", "--warehouse", str(warehouse), env=env)
     assert result.returncode == 2 and result.stderr.startswith("newsdesk: query failed:")
 
 
+@pytest.mark.slow
 def test_sql_reaches_files_only_when_allowed(tmp_path, env):
-    import duckdb
-
-    warehouse = tmp_path / "w.duckdb"
-    duckdb.connect(str(warehouse)).close()
+    warehouse = tmp_path / "w.ducklake"
+    with written_warehouse(warehouse):
+        pass
     secret = tmp_path / "secret.txt"
     secret.write_text("not for the query")
     query = f"SELECT content FROM read_text('{secret}')"
@@ -101,3 +102,36 @@ def test_sql_splits_statements_as_duckdb_does(built_samples, env):
     result = newsdesk("sql", script, "--csv", "--warehouse", str(built_samples["warehouse"]), env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["y,n", "x--y,38"]
+
+
+@pytest.mark.slow
+def test_each_publish_is_a_snapshot_that_sql_and_the_duckdb_cli_can_read(tmp_path, env):
+    dumps, warehouse = tmp_path / "dumps", tmp_path / "w.ducklake"
+    dumps.mkdir()
+    write_jsonl_dump(dumps / "a-2026-01-01.jsonl", 20)
+    assert newsdesk("run", "--dumps", str(dumps), "--warehouse", str(warehouse), env=env).returncode == 0
+    write_jsonl_dump(dumps / "b-2026-01-02.jsonl", 30, variant="b")
+    second = newsdesk("run", "--dumps", str(dumps), "--warehouse", str(warehouse), env=env)
+    assert second.returncode == 0 and "(snapshot 2:" in second.stdout
+    assert newsdesk("run", "--dumps", str(dumps), "--warehouse", str(warehouse), env=env).returncode == 0  # no change
+
+    listed = newsdesk("snapshots", "--warehouse", str(warehouse), env=env).stdout.splitlines()
+    assert [line.split("\t")[0] for line in listed] == ["0", "1", "2"]  # a run that changes nothing adds none
+    assert listed[2].split("\t")[2] == "1 dumps added, 0 replaced, 0 removed; pages 20 -> 50"
+
+    def pages(*at: str) -> str:
+        result = newsdesk("sql", "SELECT count(*) FROM pages", "--csv", "--warehouse", str(warehouse), *at, env=env)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.splitlines()[-1]
+
+    assert (pages(), pages("--at", "1"), pages("--at", "2")) == ("50", "20", "50")
+    missing = newsdesk("sql", "SELECT 1", "--at", "9", "--warehouse", str(warehouse), env=env)
+    assert missing.returncode == 2 and "No snapshot found at version 9" in missing.stderr
+
+    attach = tmp_path / "attach.sql"
+    attach.write_text(newsdesk("attach", "--warehouse", str(warehouse), env=env).stdout)
+    cli = subprocess.run(
+        [str(NEWSDESK.with_name("duckdb")), "-init", str(attach), "-csv", "-c", "SELECT count(*) AS n FROM pages"],
+        capture_output=True, text=True, env=env, cwd=tmp_path,
+    )
+    assert cli.returncode == 0 and cli.stdout.splitlines()[-1] == "50", cli.stdout + cli.stderr

@@ -62,7 +62,7 @@ def test_parsed_dump_called_directly_writes_its_partition_file(tmp_path):
     from assets.resources import DumpsFolder, WarehouseResource
     from newsdesk.project import SAMPLE_DUMPS_DIR
 
-    warehouse = WarehouseResource(path=str(tmp_path / "w.duckdb"))
+    warehouse = WarehouseResource(path=str(tmp_path / "w.ducklake"))
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions("dumps", ["turess-es-2026-02-20"])
     context = dg.build_asset_context(partition_key="turess-es-2026-02-20", instance=instance)

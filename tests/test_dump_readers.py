@@ -230,12 +230,13 @@ def test_a_dump_past_its_limits_stops_with_a_row_that_says_why(tmp_path, limits,
     assert reason in frame.row(-1, named=True)["detail"]
 
 
-@pytest.mark.parametrize("garbage", [b"\n" * 20_000_000, b"x\n" * 10_000_000])
+@pytest.mark.parametrize("garbage", [b"\n" * 20_000_000, b"x" * 99 + b"\n"], ids=["newlines", "lines that are not JSON"])
 def test_compressed_garbage_stops_at_the_expansion_limit(tmp_path, garbage):
     (tmp_path / "d").mkdir()
+    garbage = garbage if len(garbage) > 100 else garbage * 200_000  # 20 MB of lines that are not JSON
     (tmp_path / "d" / "g.jsonl.gz").write_bytes(gzip.compress(garbage, compresslevel=9))
     frame = pl.concat(batches_of(tmp_path / "d"))
-    assert frame.height < 1_000_000  # 10 million garbage lines would be 10 million rows
+    assert frame.height < 100_000  # 200,000 garbage lines would be 200,000 rows
     stop = frame.row(-1, named=True)
     assert (stop["page_id"], stop["status"]) == ("g.jsonl.gz#stopped", "too_large")
     assert "max_expansion" in stop["detail"]

@@ -10,7 +10,7 @@ import pytest
 
 from newsdesk.project import SAMPLE_DUMPS_DIR
 from newsdesk.transforms.text_keys import identity_key
-from tests.builders import run_here
+from tests.builders import read_warehouse, run_here
 
 pytestmark = pytest.mark.slow  # end to end: real runs of the whole pipeline
 
@@ -18,7 +18,7 @@ FIELDS = ("crawl_date", "status", "edition", "source", "title", "published_raw",
 
 
 def snapshot(warehouse) -> dict[str, list]:
-    with duckdb.connect(str(warehouse), read_only=True) as connection:
+    with read_warehouse(warehouse) as connection:
         return {
             table: connection.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall()
             for table in ("pages", "articles", "headline_sightings", "headlines", "headline_clusters")
@@ -40,7 +40,7 @@ def sample_warehouse(pipeline_env):
 
 
 def test_every_sample_page_lands_with_the_right_fields(sample_warehouse, truth):
-    with duckdb.connect(str(sample_warehouse), read_only=True) as connection:
+    with read_warehouse(sample_warehouse) as connection:
         pages = {
             (row["dump_id"], row["page_id"]): row
             for row in connection.sql("SELECT * FROM pages").pl().iter_rows(named=True)
@@ -64,7 +64,7 @@ def test_every_sample_page_lands_with_the_right_fields(sample_warehouse, truth):
 
 
 def test_distinct_articles_and_headlines_span_dumps(sample_warehouse):
-    with duckdb.connect(str(sample_warehouse), read_only=True) as connection:
+    with read_warehouse(sample_warehouse) as connection:
         # The same article sits in the folder dump (2026-02-18) and the tar dump (2026-02-24).
         seen = connection.execute(
             "SELECT first_seen, last_seen, sightings FROM articles "
@@ -120,5 +120,5 @@ def test_a_broken_dump_fails_its_step_and_keeps_the_others(pipeline_env, tmp_pat
     warehouse = pipeline_env(dumps)
     outcome = run_here(dumps, warehouse)
     assert list(outcome.failures) == ["parse broken-2026-03-01"]
-    with duckdb.connect(str(warehouse), read_only=True) as connection:
+    with read_warehouse(warehouse) as connection:
         assert connection.execute("SELECT count(DISTINCT dump_id) FROM pages").fetchone() == (7,)

@@ -4,6 +4,7 @@ import duckdb
 import pytest
 
 from docs.render_queries import DOC, queries, render
+from tests.builders import read_warehouse
 
 pytestmark = pytest.mark.slow  # end to end: real runs of the whole pipeline
 
@@ -12,7 +13,7 @@ QUERIES = queries(DOC.read_text(encoding="utf-8"))
 
 @pytest.mark.parametrize("query", QUERIES, ids=[m["sql"].splitlines()[0][:40] for m in QUERIES])
 def test_documented_query_gives_the_documented_output(built_samples, query):
-    with duckdb.connect(str(built_samples["warehouse"]), read_only=True) as connection:
+    with read_warehouse(built_samples["warehouse"]) as connection:
         assert render(connection, query["sql"]) == query["table"], "refresh with docs/render_queries.py"
 
 

@@ -9,11 +9,11 @@ import time
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import pytest
 
 from assets.resources import settings_environment
-from tests.builders import make_page, write_jsonl_dump
+from newsdesk.project import PROJECT_ROOT
+from tests.builders import copy_warehouse, make_page, read_warehouse, write_jsonl_dump
 
 pytestmark = pytest.mark.slow  # end to end: real runs of the whole pipeline
 
@@ -22,7 +22,7 @@ TABLES = ("pages", "articles", "headline_sightings", "headlines", "headline_clus
 
 
 def snapshot(warehouse: Path) -> dict:
-    with duckdb.connect(str(warehouse), read_only=True) as connection:
+    with read_warehouse(warehouse) as connection:
         return {table: connection.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall() for table in TABLES}
 
 
@@ -76,7 +76,7 @@ def corpus(tmp_path_factory):
     write_jsonl_dump(after / "c-2026-01-03.jsonl", 3000)  # new
     expected = {}
     for state in (before, after):
-        warehouse = root / f"{state.name}.duckdb"
+        warehouse = root / f"{state.name}.ducklake"
         run(state, warehouse, root / f"home-{state.name}")
         expected[state.name] = snapshot(warehouse)
     return root, expected
@@ -85,10 +85,9 @@ def corpus(tmp_path_factory):
 def warehouse_in_state(corpus, tmp_path, state: str) -> tuple[Path, Path, Path]:
     """A copy of the dumps, warehouse, partition files and Dagster home that `state` built."""
     root, _ = corpus
-    dumps, warehouse, home = tmp_path / "dumps", tmp_path / "w.duckdb", tmp_path / "home"
+    dumps, warehouse, home = tmp_path / "dumps", tmp_path / "w.ducklake", tmp_path / "home"
     shutil.copytree(root / state, dumps, copy_function=os.link)
-    shutil.copy2(root / f"{state}.duckdb", warehouse)
-    shutil.copytree(root / f"{state}.parts", tmp_path / "w.parts")
+    copy_warehouse(root / f"{state}.ducklake", warehouse)
     shutil.copytree(root / f"home-{state}", home)
     return dumps, warehouse, home
 
@@ -100,12 +99,18 @@ def switch_dumps(corpus, dumps: Path, state: str) -> None:
 
 
 def wait_for_file(pattern_dir: Path, glob: str, process: subprocess.Popen, timeout: float = 120) -> bool:
+    """Whether a file matching glob that was not there before appears while process runs."""
+    there = set(pattern_dir.glob(glob))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and process.poll() is None:
-        if any(pattern_dir.glob(glob)):
+        if set(pattern_dir.glob(glob)) - there:
             return True
         time.sleep(0.005)
     return False
+
+
+# Where each moment of a run shows: a partition file being written, a publish writing data files.
+MOMENTS = {"parsing a dump": ("w.parts", ".*.tmp"), "publishing": ("w.data", "**/ducklake-*.parquet")}
 
 
 @pytest.mark.parametrize("moment", ["parsing a dump", "publishing", "after 2 s"])
@@ -114,10 +119,9 @@ def test_a_killed_run_leaves_the_old_or_the_new_warehouse_and_the_next_run_compl
     dumps, warehouse, home = warehouse_in_state(corpus, tmp_path, "before")
     switch_dumps(corpus, dumps, "after")
     process = start_run(dumps, warehouse, home)
-    if moment == "parsing a dump":
-        assert wait_for_file(tmp_path / "w.parts", ".*.tmp", process)
-    elif moment == "publishing":
-        assert wait_for_file(tmp_path, ".w.duckdb.draft", process)
+    if moment in MOMENTS:
+        folder, glob = MOMENTS[moment]
+        assert wait_for_file(tmp_path / folder, glob, process)
     else:
         time.sleep(2)
     process.send_signal(signal.SIGKILL)  # the main process alone: its run workers must follow it
@@ -127,8 +131,7 @@ def test_a_killed_run_leaves_the_old_or_the_new_warehouse_and_the_next_run_compl
     assert snapshot(warehouse) in (expected["before"], expected["after"])
     run(dumps, warehouse, home)
     assert snapshot(warehouse) == expected["after"]
-    assert not [path.name for path in tmp_path.glob(".w.duckdb*")]  # no draft left
-    assert not [path.name for path in (tmp_path / "w.parts").glob(".*")]  # nor a half-written partition file
+    assert not [path.name for path in (tmp_path / "w.parts").glob(".*")]  # no half-written partition file
 
 
 @pytest.mark.parametrize("moment", ["parsing a dump", "publishing"])
@@ -137,8 +140,8 @@ def test_ctrl_c_stops_the_run_with_one_line_and_publishes_all_or_nothing(corpus,
     dumps, warehouse, home = warehouse_in_state(corpus, tmp_path, "before")
     switch_dumps(corpus, dumps, "after")
     process = start_run(dumps, warehouse, home)
-    glob_in = (tmp_path / "w.parts", ".*.tmp") if moment == "parsing a dump" else (tmp_path, ".w.duckdb.draft")
-    assert wait_for_file(*glob_in, process)
+    folder, glob = MOMENTS[moment]
+    assert wait_for_file(tmp_path / folder, glob, process)
     os.killpg(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground group
     out, err = process.communicate(timeout=300)
     assert process.returncode == 130, out + err
@@ -148,14 +151,18 @@ def test_ctrl_c_stops_the_run_with_one_line_and_publishes_all_or_nothing(corpus,
     assert state in (expected["before"], expected["after"])
     published = state == expected["after"]
     assert ("published" in err and "nothing" not in err) if published else "nothing was published" in err, err
-    assert not [path.name for path in tmp_path.glob(".w.duckdb*")]  # no draft left
     with dg.DagsterInstance.from_config(str(home)) as instance:  # no run shows as started for ever
         assert not instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
 
 
 READER = """
-import os, sys, time, duckdb
-connection = duckdb.connect(sys.argv[1], read_only=sys.argv[2] == "ro")
+import os, sys, time
+from newsdesk.warehouse import Warehouse, connect_with_extensions
+connection = connect_with_extensions()
+connection.execute(Warehouse(sys.argv[1]).attach_statement(read_only=sys.argv[2] == "ro"))
+connection.execute("USE warehouse")
+if sys.argv[4] == "transaction":
+    connection.execute("BEGIN TRANSACTION")
 counts = set()
 print("open", flush=True)
 while not os.path.exists(sys.argv[3]):
@@ -168,21 +175,62 @@ print(sorted(counts), flush=True)
 
 
 @pytest.mark.parametrize("mode", ["ro", "rw"])
-def test_a_reader_holding_the_warehouse_does_not_fail_a_run_nor_see_half_a_publish(corpus, tmp_path, mode):
+@pytest.mark.parametrize("reading", ["transaction", "query by query"])
+def test_a_reader_holding_the_warehouse_does_not_fail_a_run_nor_see_half_a_publish(corpus, tmp_path, mode, reading):
     _, expected = corpus
     dumps, warehouse, home = warehouse_in_state(corpus, tmp_path, "before")
     old = (len(expected["before"]["pages"]), 2, len(expected["before"]["headline_sightings"]))
+    new = (len(expected["after"]["pages"]), 3, len(expected["after"]["headline_sightings"]))
     stop = tmp_path / "stop-reading"
     reader = subprocess.Popen(
-        [sys.executable, "-c", READER, str(warehouse), mode, str(stop)], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", READER, str(warehouse), mode, str(stop), reading],
+        stdout=subprocess.PIPE, text=True, cwd=PROJECT_ROOT,
     )
     assert reader.stdout.readline().strip() == "open"
     switch_dumps(corpus, dumps, "after")
     run(dumps, warehouse, home)  # the reader holds its connection all along
+    time.sleep(0.5)  # a few queries after the publish
     stop.touch()
-    seen = reader.communicate(timeout=60)[0]
-    assert seen.strip() == str([old])  # one consistent snapshot, never a mix
+    seen = eval(reader.communicate(timeout=60)[0])
+    if reading == "transaction":
+        assert seen == [old]  # the snapshot it started with, to its end
+    else:
+        assert set(seen) <= {old, new} and new in seen  # whole snapshots only, never a mix
     assert snapshot(warehouse) == expected["after"]
+
+
+FOREIGN_WRITER = """
+import sys, time
+from newsdesk.warehouse import Warehouse, connect_with_extensions
+connection = connect_with_extensions()
+connection.execute(Warehouse(sys.argv[1]).attach_statement(read_only=False))
+connection.execute("BEGIN TRANSACTION")
+connection.execute("INSERT INTO warehouse.pages (dump_id, page_id, status) VALUES ('by hand', '1', 'ok')")
+if sys.argv[2] == "commit":
+    connection.execute("COMMIT")
+print("written", flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.parametrize("foreign", ["open transaction", "commit"])
+def test_a_foreign_writer_killed_does_not_wedge_the_warehouse(corpus, tmp_path, foreign):
+    _, expected = corpus
+    dumps, warehouse, home = warehouse_in_state(corpus, tmp_path, "before")
+    writer = subprocess.Popen(
+        [sys.executable, "-c", FOREIGN_WRITER, str(warehouse), foreign.split()[0]],
+        stdout=subprocess.PIPE, text=True, cwd=PROJECT_ROOT,
+    )
+    assert writer.stdout.readline().strip() == "written"
+    writer.kill()  # a user's session dies with its write open, or after committing it
+    writer.wait()
+    switch_dumps(corpus, dumps, "after")
+    run(dumps, warehouse, home)
+    state = snapshot(warehouse)
+    if foreign == "commit":  # its row is data like any other: newsdesk never deletes what it did not load
+        assert ("by hand", "1") in [row[:2] for row in state["pages"]]
+        state["pages"] = [row for row in state["pages"] if row[0] != "by hand"]
+    assert state == expected["after"]
 
 
 def test_names_are_data_not_code(tmp_path):
@@ -193,9 +241,9 @@ def test_names_are_data_not_code(tmp_path):
     weird = dumps / "été 2026 (copie) $HOME"
     (weird / "..dots").mkdir(parents=True)
     (weird / "..dots" / "ça va; rm -rf.txt").write_text(make_page())
-    warehouse = tmp_path / "w.duckdb"
+    warehouse = tmp_path / "w.ducklake"
     run(dumps, warehouse, tmp_path / "home")
-    with duckdb.connect(str(warehouse), read_only=True) as connection:
+    with read_warehouse(warehouse) as connection:
         rows = connection.execute("SELECT dump_id, page_id, status FROM pages ORDER BY ALL").fetchall()
     assert rows == [
         ("x'; DROP TABLE pages; --", 'a"b; DELETE FROM pages', "ok"),
@@ -211,9 +259,9 @@ def test_symlinks_out_of_the_dumps_root_are_not_followed(tmp_path):
     (dumps / "d" / "ok.txt").write_text(make_page())
     (dumps / "d" / "leak.txt").symlink_to(secret)
     (dumps / "d" / "outside").symlink_to(tmp_path, target_is_directory=True)
-    warehouse = tmp_path / "w.duckdb"
+    warehouse = tmp_path / "w.ducklake"
     run(dumps, warehouse, tmp_path / "home")
-    with duckdb.connect(str(warehouse), read_only=True) as connection:
+    with read_warehouse(warehouse) as connection:
         rows = connection.execute("SELECT page_id, status FROM pages ORDER BY ALL").fetchall()
         titles = connection.execute("SELECT title FROM articles").fetchall()
     assert rows == [("leak", "unsafe_link"), ("ok", "ok")]
@@ -225,10 +273,10 @@ def test_an_unwritable_warehouse_location_is_one_clear_error(tmp_path):
     blocker.write_text("a file where a folder should be")
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home")}
     result = subprocess.run(
-        [str(NEWSDESK), "run", "--warehouse", str(blocker / "w.duckdb")], env=env, capture_output=True, text=True
+        [str(NEWSDESK), "run", "--warehouse", str(blocker / "w.ducklake")], env=env, capture_output=True, text=True
     )
     assert result.returncode == 2
-    assert result.stderr.startswith(f"newsdesk: cannot write next to {blocker / 'w.duckdb'}")
+    assert result.stderr.startswith(f"newsdesk: cannot write next to {blocker / 'w.ducklake'}")
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stdout
     assert blocker.read_text() == "a file where a folder should be"
 
@@ -260,22 +308,22 @@ def small_disk(tmp_path):
 
 
 def test_a_full_disk_is_one_clear_error_and_no_damage(corpus, tmp_path, small_disk):
+    _, expected = corpus
     dumps, warehouse, home = warehouse_in_state(corpus, tmp_path, "before")
-    shutil.copy2(warehouse, small_disk / "w.duckdb")
-    shutil.copytree(tmp_path / "w.parts", small_disk / "w.parts")
-    before = (small_disk / "w.duckdb").read_bytes()
+    copy_warehouse(warehouse, small_disk / "w.ducklake")
     filler = small_disk / "filler"
     filler.write_bytes(b"\0" * (shutil.disk_usage(small_disk).free - 64 * 1024))  # leave 64 KB
     switch_dumps(corpus, dumps, "after")
     env = {**os.environ, "DAGSTER_HOME": str(home)}
     result = subprocess.run(
-        [str(NEWSDESK), "run", "--dumps", str(dumps), "--warehouse", str(small_disk / "w.duckdb")],
+        [str(NEWSDESK), "run", "--dumps", str(dumps), "--warehouse", str(small_disk / "w.ducklake")],
         env=env, capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 1
     assert "FAILED" in result.stdout and "No space left on device" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
-    assert (small_disk / "w.duckdb").read_bytes() == before
+    filler.unlink()
+    assert snapshot(small_disk / "w.ducklake") == expected["before"]
     assert not [p.name for p in small_disk.rglob("*") if p.name.startswith(".")]  # no half-written leftovers
 
 
@@ -285,9 +333,9 @@ def test_the_page_size_limit_is_configurable(tmp_path):
     (dumps / "d" / "small.txt").write_text(make_page())
     (dumps / "d" / "big.txt").write_text(make_page(body=("x" * 5000,)))
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home"), "NEWSDESK_MAX_PAGE_BYTES": "4000"}
-    warehouse = tmp_path / "w.duckdb"
+    warehouse = tmp_path / "w.ducklake"
     args = [str(NEWSDESK), "run", "--dumps", str(dumps), "--warehouse", str(warehouse)]
     assert subprocess.run(args, env=env, capture_output=True).returncode == 0
-    with duckdb.connect(str(warehouse), read_only=True) as connection:
+    with read_warehouse(warehouse) as connection:
         rows = connection.execute("SELECT page_id, status FROM pages ORDER BY ALL").fetchall()
     assert rows == [("big", "too_large"), ("small", "ok")]

@@ -13,6 +13,7 @@ import pytest
 from newsdesk.project import SAMPLE_DUMPS_DIR
 from newsdesk.removals import RemovalPolicy, RemovalRefused, check_removals
 from tests.test_scale import build, jsonl_dump, page, snapshot
+from tests.builders import read_warehouse
 
 NEWSDESK = Path(sys.executable).with_name("newsdesk")
 LOADED = [f"dump-{i}" for i in range(10)]
@@ -45,9 +46,10 @@ def folder_of_two_dumps(folder: Path) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_a_refused_publish_changes_nothing(tmp_path):
     dumps = folder_of_two_dumps(tmp_path / "dumps")
-    warehouse = tmp_path / "w.duckdb"
+    warehouse = tmp_path / "w.ducklake"
     build(dumps, warehouse)
     before = snapshot(warehouse)
     for dump in dumps.iterdir():
@@ -55,7 +57,7 @@ def test_a_refused_publish_changes_nothing(tmp_path):
     with pytest.raises(RemovalRefused):
         build(dumps, warehouse)
     assert snapshot(warehouse) == before
-    with duckdb.connect(str(warehouse), read_only=True) as connection:
+    with read_warehouse(warehouse) as connection:
         assert connection.execute("SELECT path FROM meta.dumps_folder").fetchall() == [(str(dumps.resolve()),)]
 
 
@@ -67,7 +69,7 @@ def newsdesk_run(*args: str, home: Path) -> subprocess.CompletedProcess:
 @pytest.mark.slow
 def test_a_forgotten_dumps_option_does_not_wipe_the_warehouse(tmp_path):
     mine = folder_of_two_dumps(tmp_path / "mine")
-    warehouse = tmp_path / "w.duckdb"
+    warehouse = tmp_path / "w.ducklake"
     assert newsdesk_run("--dumps", str(mine), "--warehouse", str(warehouse), home=tmp_path / "home").returncode == 0
     before = snapshot(warehouse)
 
@@ -92,7 +94,7 @@ def test_a_forgotten_dumps_option_does_not_wipe_the_warehouse(tmp_path):
 
 @pytest.mark.slow
 def test_a_second_run_on_the_same_warehouse_refuses_at_once(tmp_path):
-    warehouse = tmp_path / "w.duckdb"
+    warehouse = tmp_path / "w.ducklake"
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home")}
     first = subprocess.Popen(
         [str(NEWSDESK), "run", "--warehouse", str(warehouse)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE

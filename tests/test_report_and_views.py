@@ -7,6 +7,7 @@ import pytest
 
 from newsdesk.project import SQL_DIR
 from newsdesk.transforms.report_html import SECTIONS
+from tests.builders import read_warehouse
 
 pytestmark = pytest.mark.slow  # end to end: real runs of the whole pipeline
 
@@ -30,12 +31,12 @@ def test_every_view_has_a_comment():
 
 @pytest.mark.parametrize("view", VIEWS)
 def test_every_view_returns_rows_on_the_samples(built_samples, view):
-    with duckdb.connect(str(built_samples["warehouse"]), read_only=True) as connection:
+    with read_warehouse(built_samples["warehouse"]) as connection:
         assert connection.execute(f"SELECT count(*) FROM {view}").fetchall()[0][0] > 0
 
 
 def test_headlines_in_several_editions_agrees_with_the_sightings(built_samples):
-    with duckdb.connect(str(built_samples["warehouse"]), read_only=True) as connection:
+    with read_warehouse(built_samples["warehouse"]) as connection:
         from_sightings = connection.execute(
             """SELECT s.headline_id, list(DISTINCT p.edition ORDER BY p.edition), list(DISTINCT p.dump_id ORDER BY p.dump_id)
                FROM headline_sightings AS s JOIN pages AS p USING (dump_id, page_id)
@@ -49,7 +50,7 @@ def test_headlines_in_several_editions_agrees_with_the_sightings(built_samples):
 
 
 def test_cross_edition_stories_join_translations_but_not_swapped_roles(built_samples):
-    with duckdb.connect(str(built_samples["warehouse"]), read_only=True) as connection:
+    with read_warehouse(built_samples["warehouse"]) as connection:
         stories = connection.execute("SELECT sample_texts, languages FROM cross_edition_stories").fetchall()
         texts = [" | ".join(sample) for sample, _ in stories]
         fire = [text for text in texts if "Catalogne" in text]

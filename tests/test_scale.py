@@ -7,7 +7,6 @@ import json
 import shutil
 from pathlib import Path
 
-import duckdb
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,12 +14,11 @@ from hypothesis import strategies as st
 from newsdesk.files import part_file_name
 from newsdesk.readers import discover_dumps
 from newsdesk.parsing import PART_SCHEMA, part_file_is_current, write_parsed_dump
-from newsdesk.project import read_sql
 from newsdesk.publish import publish
 from newsdesk.transforms.decode import decode_page, decode_pages
 from newsdesk.transforms.editions import load_editions
-from newsdesk.warehouse import configure_connection
-from tests.builders import make_page
+from newsdesk.warehouse import Warehouse
+from tests.builders import make_page, read_warehouse, written_warehouse
 
 EDITIONS = load_editions()
 TABLES = ("pages", "articles", "headline_sightings", "headlines", "headline_clusters")
@@ -48,21 +46,19 @@ def build(dumps: Path, warehouse: Path, memory_limit: str = "256MB", temp_limit:
         files[dump.dump_id] = target
     for stale in set(parts.glob("*.parquet")) - set(files.values()):
         stale.unlink()
-    with duckdb.connect(str(warehouse)) as connection:
-        configure_connection(connection, memory_limit)
+    with Warehouse(str(warehouse), duckdb_memory_limit=memory_limit).writer() as connection:
         connection.execute("SET max_temp_directory_size = $limit", {"limit": temp_limit})
-        connection.execute(read_sql("schema.sql"))
         publish(connection, files, dumps)
 
 
 def snapshot(warehouse: Path) -> dict:
-    with duckdb.connect(str(warehouse), read_only=True) as connection:
+    with read_warehouse(warehouse) as connection:
         return {table: connection.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall() for table in TABLES}
 
 
 def headline_editions(warehouse: Path) -> list[tuple]:
     """(headline_id, edition) of every sighting's page."""
-    with duckdb.connect(str(warehouse), read_only=True) as connection:
+    with read_warehouse(warehouse) as connection:
         return connection.execute(
             "SELECT DISTINCT s.headline_id, p.edition FROM headline_sightings AS s"
             " JOIN pages AS p USING (dump_id, page_id) ORDER BY ALL"
@@ -71,7 +67,7 @@ def headline_editions(warehouse: Path) -> list[tuple]:
 
 def summarized_headline_editions(warehouse: Path) -> list[tuple]:
     """The same pairs from meta.dump_headlines, which views and checks read instead of the sightings."""
-    with duckdb.connect(str(warehouse), read_only=True) as connection:
+    with read_warehouse(warehouse) as connection:
         return connection.execute("SELECT DISTINCT headline_id, edition FROM meta.dump_headlines ORDER BY ALL").fetchall()
 
 
@@ -109,13 +105,13 @@ def states(tmp_path):
 def test_every_incremental_publish_equals_a_rebuild(tmp_path, states):
     dumps, fresh = tmp_path / "dumps", tmp_path / "fresh"
     dumps.mkdir()
-    warehouse = tmp_path / "w.duckdb"
+    warehouse = tmp_path / "w.ducklake"
 
     def check(step: str) -> None:
         shutil.rmtree(fresh, ignore_errors=True)
         fresh.mkdir()
-        build(dumps, fresh / "w.duckdb")
-        assert snapshot(warehouse) == snapshot(fresh / "w.duckdb"), step
+        build(dumps, fresh / "w.ducklake")
+        assert snapshot(warehouse) == snapshot(fresh / "w.ducklake"), step
         assert headline_editions(warehouse) == summarized_headline_editions(warehouse), step
 
     for name in ("a-2026-01-01", "b-2026-01-02", "c-2026-01-03"):
@@ -129,7 +125,7 @@ def test_every_incremental_publish_equals_a_rebuild(tmp_path, states):
     (dumps / "c-2026-01-03.jsonl").unlink()
     build(dumps, warehouse)
     check("after removing c")
-    with duckdb.connect(str(warehouse), read_only=True) as connection:
+    with read_warehouse(warehouse) as connection:
         assert connection.execute("SELECT count(*) FROM meta.pending_articles").fetchone() == (0,)
         assert connection.execute("SELECT count(*) FROM meta.pending_headlines").fetchone() == (0,)
 
@@ -139,8 +135,8 @@ def test_the_longest_body_and_the_first_spelling_win_across_dumps(tmp_path, stat
     dumps.mkdir()
     for name in ("a-2026-01-01", "b-2026-01-02"):
         jsonl_dump(dumps / f"{name}.jsonl", states[name])
-    build(dumps, tmp_path / "w.duckdb")
-    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as connection:
+    build(dumps, tmp_path / "w.ducklake")
+    with read_warehouse(tmp_path / "w.ducklake") as connection:
         body, first, last, sightings = connection.execute(
             "SELECT body, first_seen, last_seen, sightings FROM articles WHERE title = 'Article partagé'"
         ).fetchone()
@@ -150,14 +146,15 @@ def test_the_longest_body_and_the_first_spelling_win_across_dumps(tmp_path, stat
     assert spelling == [("Le Maroc gagne",)]  # crawled first (a, 2026-01-01), not "LE MAROC  GAGNE"
 
 
+@pytest.mark.slow
 def test_a_warehouse_of_another_layout_is_rebuilt(tmp_path, states):
     dumps = tmp_path / "dumps"
     dumps.mkdir()
     jsonl_dump(dumps / "a-2026-01-01.jsonl", states["a-2026-01-01"])
-    warehouse = tmp_path / "w.duckdb"
+    warehouse = tmp_path / "w.ducklake"
     build(dumps, warehouse)
     expected = snapshot(warehouse)
-    with duckdb.connect(str(warehouse)) as connection:  # as an older version left it
+    with written_warehouse(warehouse) as connection:  # as an older version left it
         connection.execute("DELETE FROM meta.publish_format")
         connection.execute("DELETE FROM meta.dump_articles")
     build(dumps, warehouse)
@@ -181,22 +178,22 @@ def test_the_publish_refuses_partition_files_of_an_older_layout(tmp_path):
 
     old = tmp_path / "old-2026-01-01.parquet"
     pl.DataFrame({"dump_id": ["old-2026-01-01"], "page_id": ["1"]}).write_parquet(old)
-    with duckdb.connect(str(tmp_path / "w.duckdb")) as connection:
-        connection.execute(read_sql("schema.sql"))
+    with Warehouse(str(tmp_path / "w.ducklake")).writer() as connection:
         with pytest.raises(ValueError, match="older newsdesk.*old-2026-01-01.parquet"):
             publish(connection, {"old-2026-01-01": old}, tmp_path)
 
 
+@pytest.mark.slow
 def test_the_publish_streams_within_a_small_memory_limit(tmp_path):
-    """190,000 sightings and 4,000 articles published by a connection of 32 MB that may not
+    """190,000 sightings and 4,000 articles published by a connection of 48 MB that may not
     spill to disk: the load streams instead of holding its input (at 16 MB it cannot start)."""
     dumps = tmp_path / "dumps"
     dumps.mkdir()
     ticker = tuple(f"Titre du fil numéro {i}" for i in range(48))
     pages = [page(f"Article {i}", body=(f"Paragraphe {i} " * 40,), ticker=ticker) for i in range(4000)]
     jsonl_dump(dumps / "big-2026-01-01.jsonl", pages)
-    build(dumps, tmp_path / "w.duckdb", memory_limit="32MB", temp_limit="0KB")
-    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as connection:
+    build(dumps, tmp_path / "w.ducklake", memory_limit="48MB", temp_limit="0KB")
+    with read_warehouse(tmp_path / "w.ducklake") as connection:
         assert connection.execute("SELECT count(*) FROM headline_sightings").fetchone() == (4000 * 48,)
         assert connection.execute("SELECT count(*) FROM articles").fetchone() == (4000,)
 
@@ -227,8 +224,8 @@ def test_a_long_dump_name_in_any_script_gets_a_short_partition_file(tmp_path):
     dumps = tmp_path / "dumps"
     dumps.mkdir()
     jsonl_dump(dumps / f"{dump_id}.jsonl", [page("Un titre")])
-    build(dumps, tmp_path / "w.duckdb")
+    build(dumps, tmp_path / "w.ducklake")
     [part] = (tmp_path / "w.parts").glob("*.parquet")
     assert len(part.name.encode()) < 64
-    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as connection:
+    with read_warehouse(tmp_path / "w.ducklake") as connection:
         assert connection.execute("SELECT DISTINCT dump_id FROM pages").fetchall() == [(dump_id,)]

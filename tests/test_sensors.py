@@ -22,7 +22,7 @@ def instance():
 def tick(instance, folder, cursor=None) -> dg.SensorResult:
     resources = {
         "dumps": DumpsFolder(path=str(folder)),
-        "warehouse": WarehouseResource(path=str(folder.with_name(folder.name + "-warehouse.duckdb"))),
+        "warehouse": WarehouseResource(path=str(folder.with_name(folder.name + "-warehouse.ducklake"))),
     }
     context = dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources, definitions=defs)
     result = dumps_folder_sensor(context)

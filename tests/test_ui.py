@@ -15,6 +15,7 @@ import duckdb
 import pytest
 
 from newsdesk.project import SAMPLE_DUMPS_DIR
+from tests.builders import read_warehouse
 
 pytestmark = pytest.mark.slow  # end to end: real runs of the whole pipeline
 
@@ -60,7 +61,7 @@ def ui(tmp_path):
     shutil.copy(SAMPLE_DUMPS_DIR / f"{OTHER_DUMP}.parquet", dumps)
     port = free_port()
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home")}
-    warehouse = tmp_path / "w.duckdb"
+    warehouse = tmp_path / "w.ducklake"
     args = [str(NEWSDESK), "ui", "--port", str(port), "--dumps", str(dumps), "--warehouse", str(warehouse)]
     process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     graphql = GraphQL(port)
@@ -170,7 +171,7 @@ def test_the_ui_loads_everything_and_runs_a_partition(ui):
 
     def published():
         try:
-            with duckdb.connect(str(warehouse), read_only=True) as connection:
+            with read_warehouse(warehouse) as connection:
                 return connection.execute("SELECT count(*) FROM pages WHERE dump_id = ?", [DUMP]).fetchone()[0]
         except duckdb.IOException:
             return None  # a sensor-launched publish may hold the file this very second
