@@ -20,7 +20,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -157,21 +157,37 @@ def _parse(
     warehouse: Warehouse, outcome: RunOutcome, progress: Callable[[str], None] | None,
 ) -> None:
     """Run the parse run of each dump on the run workers, recording failures in the outcome."""
-    pages = 0
-    with _run_workers(parallel) as workers_pool:
+    pages = done = 0
+    with _ctrl_c_as_event() as interrupted, _run_workers(parallel) as workers_pool:
         launched = {
             workers_pool.submit(_execute, instance_ref, INGEST_JOB, parse_config, {"dagster/partition": d, **tags}): d
             for d in to_parse
         }
-        for number, finished in enumerate(as_completed(launched), start=1):
-            dump_id = launched[finished]
-            result = finished.result()
-            if result.error:
-                outcome.failures[f"parse {dump_id}"] = result.error
-            else:
-                pages += part_file_rows(warehouse.part_path(dump_id))
-            if progress:
-                progress(f"[{number}/{len(to_parse)}] parsed {dump_id}: {pages:,} pages so far")
+        pending = set(launched)
+        while pending:
+            finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            if interrupted.is_set():
+                raise KeyboardInterrupt
+            for future in finished:
+                dump_id, result, done = launched[future], future.result(), done + 1
+                if result.error:
+                    outcome.failures[f"parse {dump_id}"] = result.error
+                else:
+                    pages += part_file_rows(warehouse.part_path(dump_id))
+                if progress:
+                    progress(f"[{done}/{len(to_parse)}] parsed {dump_id}: {pages:,} pages so far")
+
+
+@contextmanager
+def _ctrl_c_as_event() -> Iterator[threading.Event]:
+    """Ctrl-C sets the event instead of raising where it lands: a KeyboardInterrupt raised inside
+    a finaliser or a library's callback is swallowed, and the run would go on."""
+    interrupted = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: interrupted.set())
+    try:
+        yield interrupted
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _latest_snapshot(warehouse: Warehouse) -> int | None:
@@ -218,8 +234,8 @@ def _run_workers(count: int) -> Iterator[ProcessPoolExecutor]:
             pool.submit(int)  # a worker starts with its first task
         yield pool
     except KeyboardInterrupt:
-        # Workers ignore Ctrl-C (Dagster would print its interruption from inside them): they
-        # are stopped here. A partition file is whole or absent, whenever its writer stops.
+        # Workers are in a process group of their own, out of Ctrl-C's reach: they are stopped
+        # here. A partition file is whole or absent, whenever its writer stops.
         for worker in multiprocessing.active_children():
             worker.kill()
         pool.shutdown(wait=True, cancel_futures=True)
@@ -236,7 +252,9 @@ def _start_worker(parent: int) -> None:
         ctypes.CDLL(None, use_errno=True).prctl(set_parent_death_signal, signal.SIGKILL)
     if os.getppid() != parent:  # the parent died while this process started: no signal will come
         os._exit(1)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    # A process group of its own: a terminal's Ctrl-C reaches the command, which stops the
+    # workers, and not the runs inside them (Dagster would report each as interrupted).
+    os.setpgid(0, 0)
     # Dagster, polars and GX bring millions of long-lived objects that every full collection
     # walks: at the default thresholds a run makes many, each a noticeable pause.
     gc.set_threshold(10_000, 10, 10)

@@ -35,24 +35,30 @@ def start_run(dumps: Path, warehouse: Path, home: Path) -> subprocess.Popen:
     )
 
 
-def processes_left(group: int, patience: float = 60) -> list[str]:
-    """The command lines of the group's processes still alive after `patience` seconds."""
-    deadline = time.monotonic() + patience
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(group, 0)
-        except ProcessLookupError:
-            return []
-        time.sleep(0.1)
-    survivors = []
+def session_processes(session: int) -> dict[int, str]:
+    """The processes of a session (the run's, its workers in process groups of their own included)."""
+    found = {}
     for entry in Path("/proc").iterdir():
         try:
-            if entry.name.isdigit() and os.getpgid(int(entry.name)) == group:
-                survivors.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+            if entry.name.isdigit() and os.getsid(int(entry.name)) == session:
+                found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except (OSError, ProcessLookupError):
             continue
-    os.killpg(group, signal.SIGKILL)  # leave nothing behind on the machine that runs the tests
-    return survivors
+    return found
+
+
+def processes_left(session: int, patience: float = 60) -> list[str]:
+    """The command lines of the session's processes still alive after `patience` seconds."""
+    deadline = time.monotonic() + patience
+    while time.monotonic() < deadline and session_processes(session):
+        time.sleep(0.1)
+    survivors = session_processes(session)
+    for pid in survivors:  # leave nothing behind on the machine that runs the tests
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            continue
+    return list(survivors.values())
 
 
 def run(dumps: Path, warehouse: Path, home: Path) -> str:
