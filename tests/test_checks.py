@@ -6,7 +6,6 @@ with the right count, through `dg.materialize` of the checks alone (the warehous
 not re-published, so the hand-made tables stay as they are).
 """
 
-import contextlib
 import dataclasses
 import textwrap
 
@@ -19,7 +18,6 @@ from assets.parsed_dump import parsed_dump
 from assets.resources import DumpsFolder, WarehouseResource
 from assets.warehouse_tables import warehouse_tables
 from newsdesk.gx_suites import run_suites
-from newsdesk.project import read_sql
 from newsdesk.suites import SuiteError, load_suites
 from orchestration.jobs import publish_warehouse_job
 from tests.builders import read_warehouse, written_warehouse

@@ -1,6 +1,5 @@
 """Every query in docs/queries.md runs as written on the samples and gives the output shown."""
 
-import duckdb
 import pytest
 
 from docs.render_queries import DOC, queries, render

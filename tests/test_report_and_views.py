@@ -2,7 +2,6 @@
 
 import re
 
-import duckdb
 import pytest
 
 from newsdesk.project import SQL_DIR
