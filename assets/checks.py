@@ -2,27 +2,32 @@
 
 Each expectation of a suite file is one asset check, named by its `check` and attached to the
 table it names, so the UI shows pass/fail, severity and the failing rows per expectation.
-Severity comes from the suite: `critical` (broken structure: a contract column, a status
-code, a key) is ERROR and blocking, so a failure fails the publish run and nothing downstream
-of the table runs on it; `warning` and `info` (data-quality rates) are WARN.
-
-All suites run in one op, in the publish_warehouse job and `newsdesk run` right after the
-tables are written: Great Expectations is imported once per run (it takes seconds, so only
-inside the op: the UI re-imports this module on every reload), each suite reads its batch once,
-and Data Docs are rebuilt once (next to the warehouse). The op can run any subset of the
-checks the UI selects.
+Severity comes from the suite:
+- `critical` (broken structure: a contract column, a status code, a key) is ERROR and
+  blocking. These checks belong to the publish itself (write-audit-publish): it runs them on
+  its own transaction before it commits, and when one fails it commits nothing, so readers
+  keep the previous snapshot, and the run fails with the checks' counts and samples;
+- `warning` and `info` (data-quality rates) are WARN, and run in one op right after the
+  commit: Great Expectations is imported once per run (it takes seconds, so only inside the
+  ops: the UI re-imports this module on every reload), each suite reads its batch once, and
+  Data Docs (next to the warehouse) are rebuilt with the run's results. The op can run any
+  subset of its checks that the UI selects.
 """
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
 
 from assets.keys import CHECKS_OP
 from assets.resources import WarehouseResource
-from newsdesk.gx_suites import ExpectationOutcome, run_suites
-from newsdesk.suites import Suite, SuiteExpectation, load_suites
+from newsdesk.gx_suites import DataDocsError, ExpectationOutcome, SuiteRun, run_suites
+from newsdesk.suites import Suite, SuiteExpectation, load_suites, suite_parts
+
+if TYPE_CHECKING:
+    import duckdb
 
 
 def _check_key(expectation: SuiteExpectation) -> dg.AssetCheckKey:
@@ -33,7 +38,9 @@ def _spec(suite: Suite, expectation: SuiteExpectation) -> dg.AssetCheckSpec:
     return dg.AssetCheckSpec(
         name=expectation.check,
         asset=expectation.asset,
-        blocking=expectation.blocking,
+        # Blocking in Dagster's sense: what depends on the table (the corpus report, which shows
+        # the date checks' counts) waits for the check; only an ERROR failure stops it.
+        blocking=True,
         description=f"{expectation.description} (suite {suite.path.name}, {expectation.type}, {expectation.severity})",
         metadata={"suite": suite.name, "expectation": expectation.type, "severity": expectation.severity},
     )
@@ -85,17 +92,64 @@ def _summary(outcome: ExpectationOutcome) -> str:
     return text
 
 
+def check_results(
+    runs: list[SuiteRun], selected: Collection[dg.AssetCheckKey] | None, data_docs_index: Path | None
+) -> Iterator[dg.AssetCheckResult]:
+    """The check results of these suite runs (those `selected`, or all)."""
+    for run in runs:
+        for outcome in run.outcomes:
+            if selected is None or _check_key(outcome.expectation) in selected:
+                yield _result(outcome, run.suite, data_docs_index)
+
+
+def check_specs(suites: list[Suite]) -> list[dg.AssetCheckSpec]:
+    return [_spec(suite, e) for suite in suites for e in suite.expectations]
+
+
+class AuditFailed(Exception):
+    """Blocking checks failed on the publish's transaction, which therefore did not commit."""
+
+    def __init__(self, runs: list[SuiteRun]):
+        failed = [o.expectation for run in runs for o in run.outcomes if not o.passed]
+        super().__init__(
+            f"{len(failed)} blocking check{'s' if len(failed) > 1 else ''} failed, so nothing was published: "
+            + ", ".join(f"{e.asset}: {e.check}" for e in failed)
+        )
+        self.runs = runs
+
+
+def audit_publish(
+    connection: "duckdb.DuckDBPyConnection", warehouse: WarehouseResource, run_name: str
+) -> list[SuiteRun]:
+    """Run the blocking suites on the publish's own connection, before its COMMIT; raise
+    AuditFailed, which rolls the publish back, when one of them fails."""
+    data_docs_index = warehouse.warehouse.data_docs_index if warehouse.data_docs else None
+    try:
+        runs = run_suites(
+            AUDIT_SUITES,
+            lambda: contextlib.nullcontext(connection),
+            all_suites=SUITES,
+            data_docs=data_docs_index.parent if data_docs_index else None,
+            run_name=run_name,
+        )
+    except DataDocsError as error:  # the checks after the commit write the site again, and report it
+        runs = error.runs
+    if any(not outcome.passed for run in runs for outcome in run.outcomes):
+        raise AuditFailed(runs)
+    return runs
+
+
 def build_warehouse_checks(suites: list[Suite]) -> list[dg.AssetChecksDefinition]:
-    """One multi-asset check op over every expectation of every suite."""
+    """One multi-asset check op over every expectation of these (non-blocking) suites."""
     if not suites:
         return []
 
     @dg.multi_asset_check(
         name=CHECKS_OP,
-        specs=[_spec(suite, e) for suite in suites for e in suite.expectations],
+        specs=check_specs(suites),
         can_subset=True,
         compute_kind="great_expectations",
-        description="Run the Great Expectations suites of expectations/ on the warehouse tables.",
+        description="Run the warning-level Great Expectations suites of expectations/ on the published tables.",
     )
     def great_expectations(
         context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
@@ -104,25 +158,31 @@ def build_warehouse_checks(suites: list[Suite]) -> list[dg.AssetChecksDefinition
         to_run = [s for s in suites if any(_check_key(e) in selected for e in s.expectations)]
         store = warehouse.warehouse
         data_docs_index = store.data_docs_index if warehouse.data_docs else None
+        docs_failure = None
         # One connection for every suite: attaching the warehouse costs more than a small query.
         with store.reader() as connection:
-            runs = run_suites(
-                to_run,
-                lambda: contextlib.nullcontext(connection),
-                all_suites=suites,
-                data_docs=data_docs_index.parent if data_docs_index else None,
-                run_name=context.run.run_id,
-            )
+            try:
+                runs = run_suites(
+                    to_run,
+                    lambda: contextlib.nullcontext(connection),
+                    all_suites=SUITES,
+                    data_docs=data_docs_index.parent if data_docs_index else None,
+                    run_name=context.run.run_id,
+                )
+            except DataDocsError as error:
+                runs, docs_failure, data_docs_index = error.runs, error, None
         for run in runs:
             rows = "its query failed" if run.rows is None else f"{run.rows} rows"
             context.log.info(f"suite {run.suite.name}: {rows}, {run.seconds:.1f} s")
-            for outcome in run.outcomes:
-                if _check_key(outcome.expectation) in selected:
-                    yield _result(outcome, run.suite, data_docs_index)
+        yield from check_results(runs, selected, data_docs_index)
+        if docs_failure is not None:
+            raise dg.Failure(description=str(docs_failure))
         if data_docs_index is not None:
             context.log.info(f"Data Docs: {data_docs_index}")
 
     return [great_expectations]
 
 
-warehouse_checks = build_warehouse_checks(load_suites())
+SUITES = load_suites()
+AUDIT_SUITES = suite_parts(SUITES, blocking=True)
+warehouse_checks = build_warehouse_checks(suite_parts(SUITES, blocking=False))

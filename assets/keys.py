@@ -15,6 +15,8 @@ REPORTS_GROUP = "reports"
 
 INGEST_JOB = "ingest_dump"
 PUBLISH_JOB = "publish_warehouse"
+MAINTENANCE_JOB = "maintain_warehouse"
+MAINTENANCE_OP = "maintain_warehouse_op"
 DUMPS_PARTITIONS = "dumps"
 CHECKS_OP = "great_expectations"
 WAREHOUSE_TABLES_OP = "warehouse_tables"

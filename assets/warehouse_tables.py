@@ -1,5 +1,6 @@
-"""The warehouse asset: publish every dump's partition file into the DuckDB tables of the
-contract, in one step that alone writes the file (see newsdesk/publish.py)."""
+"""The warehouse asset: publish every dump's partition file into the DuckLake tables of the
+contract, in one step that alone writes the warehouse (see newsdesk/publish.py). The step
+audits its own transaction with the blocking checks before it commits (assets/checks.py)."""
 
 import re
 from pathlib import Path
@@ -9,6 +10,7 @@ import polars as pl
 import pydantic
 
 from assets.automation import publish_after_dumps_change
+from assets.checks import AUDIT_SUITES, AuditFailed, audit_publish, check_results, check_specs
 from assets.keys import PARSED_DUMP, ROW_COUNT, SNAPSHOT_ID, TABLES, WAREHOUSE_GROUP, WAREHOUSE_TABLES_OP
 from assets.metadata import markdown_table, table_schema
 from assets.resources import DumpsFolder, WarehouseResource
@@ -51,6 +53,7 @@ class PublishConfig(dg.Config):
         )
         for key in TABLES
     ],
+    check_specs=check_specs(AUDIT_SUITES),
     name=WAREHOUSE_TABLES_OP,
     can_subset=False,
 )
@@ -60,13 +63,27 @@ def warehouse_tables(
     store = warehouse.warehouse
     candidates = {dump.dump_id: store.part_path(dump.dump_id) for dump in dumps.listing().dumps}
     part_files = {dump_id: path for dump_id, path in candidates.items() if path.exists()}
+    audit_runs = []
+
+    def audit(connection) -> None:
+        audit_runs.extend(audit_publish(connection, warehouse, run_name=context.run.run_id))
+
+    data_docs_index = store.data_docs_index if warehouse.data_docs else None
     with store.writer() as connection:
-        report = publish(
-            connection,
-            part_files,
-            Path(dumps.path),
-            RemovalPolicy(allow=config.allow_removals, max_share=config.max_removed_share),
-        )
+        try:
+            report = publish(
+                connection,
+                part_files,
+                Path(dumps.path),
+                RemovalPolicy(allow=config.allow_removals, max_share=config.max_removed_share),
+                audit=audit,
+            )
+        except AuditFailed as failed:
+            yield from check_results(failed.runs, None, data_docs_index)
+            raise dg.Failure(
+                description=f"{failed} (readers keep snapshot {current_snapshot(connection)})",
+                allow_retries=False,
+            ) from None
         contents = warehouse_contents(connection)
         snapshot = current_snapshot(connection)
         schemas = {key: _column_types(connection, key.path[-1]) for key in TABLES}
@@ -97,6 +114,7 @@ def warehouse_tables(
                 "preview": dg.MetadataValue.md(markdown_table(_short(previews[key]))),
             },
         )
+    yield from check_results(audit_runs, None, data_docs_index)
 
 
 def _short(frame: pl.DataFrame) -> pl.DataFrame:

@@ -10,8 +10,8 @@ and GX 1.x validates that pandas batch in an ephemeral context. Not GX's SQL dat
 - DuckDB computes what the expectations need (joins such as sightings -> page editions,
   derived columns such as crawl_date + 1 day) in one vectorised pass, and the batch holds only
   the columns the suite reads, so a million-row table costs a few hundred MB, not the bodies;
-- the read-only connection is closed before GX starts, so a long validation never holds the
-  warehouse file against the next publish;
+- the publish audits its blocking suites on its own uncommitted transaction, which only a
+  query on its connection can see;
 - pandas is GX's most complete engine. Dates stay `datetime.date` objects (Arrow's default),
   because datetime64[ns] cannot hold the Hijri-looking years (1445) we want to report.
 """
@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -78,11 +79,13 @@ def run_suites(
     *,
     all_suites: Iterable[Suite] = (),
     data_docs: Path | None = None,
+    build_site: bool = True,
     run_name: str | None = None,
 ) -> list[SuiteRun]:
-    """Validate each suite against the batch its query returns. `connect()` gives a read-only
-    connection, opened only for the fetch. With `data_docs`, results are kept there and the
-    Data Docs site is rebuilt; `all_suites` are listed on it even when they did not run.
+    """Validate each suite against the batch its query returns. `connect()` gives the
+    connection to query. With `data_docs`, results are kept there and, with `build_site`, the
+    Data Docs site is rebuilt with every result of `run_name`; `all_suites` are listed on it
+    even when they did not run.
 
     The next suite's batch is fetched while this one validates, and the first while GX is
     imported: DuckDB works without the GIL, GX mostly with it, so the two share two cores
@@ -100,8 +103,10 @@ def run_suites(
                 pending = fetcher.submit(_fetch, suites[index + 1], connect)
             runs.append(_validated(suite, batch, definitions[suite.name], run_id))
             del batch
-    if data_docs is not None:
-        _build_data_docs(context, data_docs, run_id)
+    if data_docs is not None and build_site:
+        failure = _build_data_docs(context, data_docs, run_id)
+        if failure:
+            raise DataDocsError(f"Data Docs could not be written to {data_docs}: {failure}", runs)
     return runs
 
 
@@ -301,9 +306,10 @@ def _distinct_json(values: Iterable[Any]) -> list:
     return distinct
 
 
-def _build_data_docs(context, data_docs: Path, run_id) -> None:
+def _build_data_docs(context, data_docs: Path, run_id) -> str | None:
     """Render this run's results and every suite, keep the latest results per suite, and
-    rebuild the index. A file lock keeps two runs from writing the site at once."""
+    rebuild the index; the first reason a page could not be written, if any. A file lock
+    keeps two runs from writing the site at once."""
     from filelock import FileLock
     from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
@@ -317,7 +323,43 @@ def _build_data_docs(context, data_docs: Path, run_id) -> None:
             keys.sort(key=lambda k: str(k.run_id.run_time), reverse=True)
             for old in keys[RESULTS_KEPT_PER_SUITE:]:
                 store.remove_key(old)  # the index build then removes its page too
-        new_results = [key for keys in by_suite.values() for key in keys if key.run_id == run_id]
+        # This run's results: the publish's audit and the checks after it share the run's name.
+        new_results = [key for keys in by_suite.values() for key in keys if key.run_id.run_name == run_id.run_name]
         suites = [ExpectationSuiteIdentifier(name=suite.name) for suite in context.suites.all()]
         # Only this run's pages are rendered; the older ones are on disk already.
-        context.build_data_docs(site_names=[_DOCS_SITE], resource_identifiers=[*suites, *new_results])
+        with _rendering_errors() as errors:
+            context.build_data_docs(site_names=[_DOCS_SITE], resource_identifiers=[*suites, *new_results])
+    return errors[0] if errors else None
+
+
+class DataDocsError(OSError):
+    """Great Expectations could not render or write a page of the Data Docs site; `runs` holds
+    the validations, which did finish."""
+
+    def __init__(self, message: str, runs: list[SuiteRun]):
+        super().__init__(message)
+        self.runs = runs
+
+
+@contextmanager
+def _rendering_errors() -> Iterator[list[str]]:
+    """GX's site builder logs a failed page (a full disk, say) with its traceback and goes on;
+    this keeps those records off the console and gives their first reasons instead."""
+    import logging
+
+    errors: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            found = re.search(r'(\w+(?:Error|Exception)): "(.*?)"', record.getMessage())
+            errors.append(": ".join(found.groups()) if found else record.getMessage().splitlines()[0])
+
+    logger = logging.getLogger("great_expectations.render")
+    handler, propagate = Collect(logging.ERROR), logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield errors
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate

@@ -1,4 +1,4 @@
-"""Publish partition files into the DuckDB warehouse: the one step that writes it.
+"""Publish partition files into the DuckLake warehouse: the one step that writes it.
 
 Everything happens in one transaction: a user's query, or a run killed half-way, sees the
 warehouse as it was before the publish or as it is after, never in between.
@@ -11,8 +11,9 @@ meta.dump_headlines. The result is the same as a rebuild from every partition fi
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -59,12 +60,16 @@ def publish(
     part_files: dict[str, Path],
     dumps_folder: Path,
     removals: RemovalPolicy = RemovalPolicy(),
+    audit: Callable[[duckdb.DuckDBPyConnection], object] | None = None,
 ) -> PublishReport:
     """Make the warehouse hold exactly the dumps in part_files ({dump_id: partition file}) of
     dumps_folder: reload those whose file changed since the last publish, delete those no
     longer listed (if `removals` allows it), and recompute the distinct articles and headlines
     they touch. All of it is one transaction, so one snapshot, which records what it changed;
-    a publish that changes nothing commits none."""
+    a publish that changes nothing commits none.
+
+    `audit` sees the transaction's result before the commit: what it raises rolls it back
+    (write-audit-publish), so no reader ever sees a warehouse that failed it."""
     folder = str(dumps_folder.expanduser().resolve())
     connection.execute("BEGIN TRANSACTION")
     try:
@@ -84,9 +89,13 @@ def publish(
                 link_duplicates(connection)
                 finish_publish(connection)
             record_snapshot(connection, report, loaded, rows_before, table_rows(connection))
+        if audit is not None:
+            audit(connection)
         connection.execute("COMMIT")
     except BaseException:
-        connection.execute("ROLLBACK")
+        # A COMMIT that failed (a full disk) has ended the transaction already.
+        with contextlib.suppress(duckdb.TransactionException):
+            connection.execute("ROLLBACK")
         raise
     return report
 

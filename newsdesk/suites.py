@@ -8,6 +8,7 @@ reload; newsdesk.gx_suites runs them.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from collections.abc import Mapping
@@ -57,6 +58,16 @@ class Suite:
     query: str
     parameters: Mapping[str, Any]
     expectations: tuple[SuiteExpectation, ...]
+
+    def part(self, *, blocking: bool) -> Suite | None:
+        """The suite with only its blocking (critical) expectations, or only the others; None
+        when it has none of them. The publish audits the blocking part before it commits."""
+        kept = tuple(e for e in self.expectations if e.blocking is blocking)
+        return dataclasses.replace(self, expectations=kept) if kept else None
+
+
+def suite_parts(suites: list[Suite], *, blocking: bool) -> list[Suite]:
+    return [part for suite in suites if (part := suite.part(blocking=blocking)) is not None]
 
 
 def load_suites(directory: Path = EXPECTATIONS_DIR) -> list[Suite]:

@@ -7,8 +7,10 @@ import gc
 import os
 import shutil
 import sys
+from datetime import timedelta
 from pathlib import Path
 
+from newsdesk.maintenance import MaintenancePolicy
 from newsdesk.project import DEFAULT_WAREHOUSE, SAMPLE_DUMPS_DIR, VAR_DIR
 from newsdesk.readers import DEFAULT_MAX_PAGE_BYTES
 
@@ -141,6 +143,29 @@ def _parser() -> argparse.ArgumentParser:
         "`newsdesk attach > attach.sql; .venv/bin/duckdb -init attach.sql` opens it in the DuckDB CLI.",
     )
     attach.set_defaults(command=_attach)
+
+    maintain = commands.add_parser(
+        "maintain",
+        parents=[warehouse],
+        help="expire old snapshots, merge small files and delete unused ones (the weekly job, now)",
+        description="Run the maintenance job that the weekly schedule runs: expire the snapshots older than "
+        "--expire-older-than-days except the newest --keep-latest, merge small data files, and delete the "
+        "files no snapshot has used for --delete-after-hours.",
+    )
+    policy = MaintenancePolicy()
+    maintain.add_argument(
+        "--expire-older-than-days", type=float, default=policy.expire_older_than / timedelta(days=1),
+        help="snapshots older than this may expire (default: %(default)g)",
+    )
+    maintain.add_argument(
+        "--keep-latest", type=_positive_int, default=policy.keep_latest,
+        help="the newest snapshots that never expire (default: %(default)s)",
+    )
+    maintain.add_argument(
+        "--delete-after-hours", type=float, default=policy.delete_after / timedelta(hours=1),
+        help="delete a data file once no snapshot has used it for this long (default: %(default)g)",
+    )
+    maintain.set_defaults(command=_maintain)
 
     report = commands.add_parser(
         "report",
@@ -296,6 +321,36 @@ def _attach(args: argparse.Namespace) -> int:
         raise CliError(str(error)) from error
     print(f"{Warehouse(str(args.warehouse)).attach_statement(read_only=True)};")
     print(f"USE {CATALOG};")
+    return 0
+
+
+def _maintain(args: argparse.Namespace) -> int:
+    import dagster as dg
+
+    from newsdesk.warehouse import Warehouse, WarehouseUnavailable
+    from orchestration.runner import MaintenanceFailed, run_maintenance
+
+    if args.expire_older_than_days < 0 or args.delete_after_hours < 0:
+        raise CliError("--expire-older-than-days and --delete-after-hours cannot be negative")
+    args.dumps, args.max_page_bytes = SAMPLE_DUMPS_DIR, DEFAULT_MAX_PAGE_BYTES  # maintenance reads no dump
+    _configure_environment(args)
+    try:
+        Warehouse(str(args.warehouse)).check_catalog()
+        with dg.DagsterInstance.get() as instance:
+            summary = run_maintenance(
+                instance,
+                {
+                    "expire_older_than_days": args.expire_older_than_days,
+                    "keep_latest": args.keep_latest,
+                    "delete_after_hours": args.delete_after_hours,
+                },
+            )
+    except WarehouseUnavailable as error:
+        raise CliError(str(error)) from error
+    except MaintenanceFailed as error:
+        print(f"newsdesk: maintenance failed: {error}", file=sys.stderr)
+        return 1
+    print(summary)
     return 0
 
 

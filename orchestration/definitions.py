@@ -8,15 +8,16 @@ from assets.parsed_dump import parsed_dump
 from assets.resources import resources_from_environment
 from assets.warehouse_tables import warehouse_tables
 from orchestration.jobs import ingest_dump_job, publish_warehouse_job
-from orchestration.schedules import daily_publish_schedule
+from orchestration.maintenance import maintain_warehouse_job
+from orchestration.schedules import daily_publish_schedule, weekly_maintenance_schedule
 from orchestration.sensors import automation_sensor, dumps_folder_sensor
 
 defs = dg.Definitions(
     assets=[parsed_dump, warehouse_tables, corpus_report],
     asset_checks=warehouse_checks,
-    jobs=[ingest_dump_job, publish_warehouse_job],
+    jobs=[ingest_dump_job, publish_warehouse_job, maintain_warehouse_job],
     sensors=[dumps_folder_sensor, automation_sensor],
-    schedules=[daily_publish_schedule],
+    schedules=[daily_publish_schedule, weekly_maintenance_schedule],
     resources=resources_from_environment(),
 )
 

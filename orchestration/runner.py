@@ -28,7 +28,15 @@ import dagster as dg
 from dagster._core.errors import DagsterExecutionInterruptedError
 from dagster._core.instance.ref import InstanceRef
 
-from assets.keys import DUMPS_PARTITIONS, INGEST_JOB, PARSED_DUMP, PUBLISH_JOB, WAREHOUSE_TABLES_OP
+from assets.keys import (
+    DUMPS_PARTITIONS,
+    INGEST_JOB,
+    MAINTENANCE_JOB,
+    MAINTENANCE_OP,
+    PARSED_DUMP,
+    PUBLISH_JOB,
+    WAREHOUSE_TABLES_OP,
+)
 from assets.partitions import last_parses
 from newsdesk.contents import WarehouseContents, warehouse_contents
 from newsdesk.parsing import part_file_is_current, part_file_rows
@@ -150,6 +158,22 @@ def run_pipeline(
     if progress:
         progress("")
     return outcome
+
+
+def run_maintenance(instance: dg.DagsterInstance, config: dict) -> str:
+    """Run the maintenance job, as its schedule does, with `config` (MaintenanceConfig's
+    fields); what it did, in one line. Raises MaintenanceFailed with the first error line."""
+    job = dg.build_reconstructable_job("orchestration.definitions", "job_named", reconstructable_args=(MAINTENANCE_JOB,))
+    run_config = {**_QUIET_CONSOLE, "ops": {MAINTENANCE_OP: {"config": config}}}
+    with dg.execute_job(job, instance=instance, run_config=run_config) as result:
+        if not result.success:
+            raise MaintenanceFailed(_first_error(result))
+        outputs = [e for e in result.all_events if e.is_successful_output]
+        return outputs[0].step_output_data.metadata["summary"].value
+
+
+class MaintenanceFailed(Exception):
+    """The maintenance run failed: the first line of its error."""
 
 
 def _parse(
@@ -322,5 +346,7 @@ def _first_error(result: dg.ExecuteJobResult) -> str:
             cause = error
             while cause.cause is not None:
                 cause = cause.cause
-            return cause.message.strip().splitlines()[-1]
+            line = cause.message.strip().splitlines()[-1]
+            # A Failure is the step's own words; other errors keep their class, which says what broke.
+            return line.removeprefix(f"{dg.Failure.__module__}.{dg.Failure.__name__}: ")
     return "the run failed"

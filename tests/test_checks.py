@@ -7,20 +7,26 @@ not re-published, so the hand-made tables stay as they are).
 """
 
 import dataclasses
+import shutil
 import textwrap
 
 import dagster as dg
 import duckdb
+import polars as pl
 import pytest
 
 from assets.checks import warehouse_checks
+from assets.keys import TABLES
 from assets.parsed_dump import parsed_dump
 from assets.resources import DumpsFolder, WarehouseResource
 from assets.warehouse_tables import warehouse_tables
 from newsdesk.gx_suites import run_suites
+from newsdesk.project import SAMPLE_DUMPS_DIR
+from newsdesk.snapshots import list_snapshots
 from newsdesk.suites import SuiteError, load_suites
+from newsdesk.warehouse import Warehouse
 from orchestration.jobs import publish_warehouse_job
-from tests.builders import read_warehouse, written_warehouse
+from tests.builders import read_warehouse, run_here, written_warehouse
 
 # Kept pages p1-p4 (one per edition), a rejected p5. Edges that must pass: p2 is published one
 # day after its crawl (the slack), p3 on the date floor itself. Headline h1 is on a French and
@@ -55,6 +61,7 @@ INSERT INTO headline_translations VALUES ('h1', 'h4', 0.9);
 """
 
 ALL_CHECKS = {(e.asset, e.check) for suite in load_suites() for e in suite.expectations}
+BLOCKING_CHECKS = {(e.asset, e.check) for suite in load_suites() for e in suite.expectations if e.blocking}
 
 # (what breaks, SQL that breaks it, the check that must fail, its unexpected count, a sample it shows)
 FAILURES = [
@@ -96,7 +103,7 @@ FAILURES = [
     ("missing first_seen", "ALTER TABLE headlines DROP COLUMN first_seen", "headlines", "contract_columns", 1, "first_seen DATE"),
     ("missing sightings", "ALTER TABLE articles DROP COLUMN sightings", "articles", "contract_columns", 1, "sightings BIGINT"),
     ("renamed column", "ALTER TABLE headline_clusters RENAME COLUMN cluster_id TO cluster", "headline_clusters", "contract_columns", 1, "cluster_id VARCHAR"),
-    ("missing table", "DROP TABLE headline_translations", "headline_translations", "contract_columns", 3, "score DOUBLE"),
+    ("missing score", "ALTER TABLE headline_translations DROP COLUMN score", "headline_translations", "contract_columns", 1, "score DOUBLE"),
 ]
 
 
@@ -115,19 +122,22 @@ def build_warehouse(path, *statements: str):
 
 
 def run_checks(warehouse, checks=None, data_docs=False):
-    """Execute the asset checks (all, or the given (asset, check) pairs) on the warehouse file;
-    the run's result and its check evaluations by (asset, check)."""
-    selection = (
-        dg.AssetSelection.all_asset_checks()
-        if checks is None
-        else dg.AssetSelection.checks(*(dg.AssetCheckKey(dg.AssetKey(a), c) for a, c in checks))
-    )
+    """Execute the asset checks (all, or the given (asset, check) pairs) on the warehouse; the
+    run's result and its check evaluations by (asset, check). A blocking check is part of the
+    publish (its audit), so selecting one runs the publish of the (empty) dumps folder beside
+    the warehouse, which leaves the hand-made rows as they are."""
+    keys = ALL_CHECKS if checks is None else set(checks)
+    selection = dg.AssetSelection.checks(*(dg.AssetCheckKey(dg.AssetKey(a), c) for a, c in keys - BLOCKING_CHECKS))
+    if keys & BLOCKING_CHECKS:
+        selection |= dg.AssetSelection.assets(*TABLES)
+    dumps = warehouse.parent / "dumps"
+    dumps.mkdir(exist_ok=True)
     result = dg.materialize(
         [warehouse_tables, *warehouse_checks],
         selection=selection,
         resources={
             "warehouse": WarehouseResource(path=str(warehouse), data_docs=data_docs),
-            "dumps": DumpsFolder(path=str(warehouse.parent)),
+            "dumps": DumpsFolder(path=str(dumps)),
         },
         raise_on_error=False,
     )
@@ -165,8 +175,7 @@ def test_each_expectation_fails_on_its_defect(tmp_path, sql, asset, check, count
         assert sample in values["samples"]
     critical = check in ("status_known", "page_key_unique", "article_id_unique", "headline_id_unique", "contract_columns")
     assert evaluation.severity == (dg.AssetCheckSeverity.ERROR if critical else dg.AssetCheckSeverity.WARN)
-    assert evaluation.blocking is critical
-    # A blocking ERROR check fails its step, and so the run; a WARN rate lets the run go on.
+    # An ERROR check fails the publish, and so the run; a WARN rate lets the run go on.
     assert result.success is not critical
 
 
@@ -176,8 +185,9 @@ def test_every_expectation_has_a_failing_case():
 
 def test_a_failing_query_fails_its_suite_checks_with_the_error(tmp_path):
     warehouse = build_warehouse(tmp_path / "w.ducklake", "ALTER TABLE pages DROP COLUMN published_raw")
-    _, evaluations = run_checks(warehouse, checks=[("pages", "contract_columns"), ("pages", "published_date_not_hijri")])
+    _, evaluations = run_checks(warehouse, checks=[("pages", "contract_columns")])
     assert meta(evaluations[("pages", "contract_columns")])["samples"] == ["published_raw VARCHAR"]
+    _, evaluations = run_checks(warehouse, checks=[("pages", "published_date_not_hijri")])
     broken = evaluations[("pages", "published_date_not_hijri")]
     assert not broken.passed
     assert "published_raw" in meta(broken)["error"]
@@ -276,3 +286,33 @@ def test_a_dump_that_repeats_a_page_id_is_data_not_a_failure(tmp_path):
     assert titles == [("Autre",), ("Premier",)]
     result, evaluations = run_checks(warehouse, [("pages", "page_key_unique"), ("pages", "status_known")])
     assert result.success and all(evaluation.passed for evaluation in evaluations.values())
+
+
+@pytest.mark.slow
+def test_a_publish_that_fails_a_blocking_check_commits_nothing(tmp_path, pipeline_env):
+    """Write-audit-publish: a contract violation planted in a partition file reaches the
+    publish's transaction, the blocking check catches it there, and nothing is committed:
+    readers keep the snapshot they had, the run fails, and the check shows what it found."""
+    dumps = tmp_path / "dumps"
+    shutil.copytree(SAMPLE_DUMPS_DIR, dumps)
+    warehouse = pipeline_env(dumps)
+    assert run_here(dumps, warehouse).succeeded
+    with read_warehouse(warehouse) as connection:
+        snapshots_before = [s.snapshot_id for s in list_snapshots(connection)]
+        pages_before = connection.execute("SELECT status, count(*) FROM pages GROUP BY ALL ORDER BY ALL").fetchall()
+
+    part = Warehouse(str(warehouse)).part_path("turess-es-2026-02-20")
+    planted = pl.read_parquet(part).with_columns(status=pl.when(pl.int_range(pl.len()) == 0).then(pl.lit("weird")).otherwise("status"))
+    planted.write_parquet(part)
+    outcome = run_here(dumps, warehouse)
+
+    assert outcome.failures["publish"].startswith("1 blocking check failed, so nothing was published: pages: status_known")
+    assert outcome.failed_checks == ["pages: status_known (ERROR)"]
+    with read_warehouse(warehouse) as connection:
+        assert [s.snapshot_id for s in list_snapshots(connection)] == snapshots_before
+        assert connection.execute("SELECT status, count(*) FROM pages GROUP BY ALL ORDER BY ALL").fetchall() == pages_before
+    with dg.DagsterInstance.get() as instance:
+        check = dg.AssetCheckKey(dg.AssetKey("pages"), "status_known")
+        evaluation = instance.event_log_storage.get_asset_check_execution_history(check, limit=1)[0].event.dagster_event.event_specific_data
+    assert not evaluation.passed
+    assert (meta(evaluation)["unexpected_count"], meta(evaluation)["samples"]) == (1, ["weird"])

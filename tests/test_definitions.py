@@ -25,8 +25,8 @@ def asset_graph() -> dict:
         }
     blocking = sorted(
         f"{spec.asset_key.to_user_string()}:{spec.name}"
-        for checks in defs.asset_checks or []
-        for spec in checks.check_specs
+        for definition in [*(defs.assets or []), *(defs.asset_checks or [])]
+        for spec in definition.check_specs
         if spec.blocking
     )
     return {
