@@ -21,6 +21,10 @@ DUMPS_PARTITIONS = "dumps"
 CHECKS_OP = "great_expectations"
 WAREHOUSE_TABLES_OP = "warehouse_tables"
 
+# The tag of the runs that write the warehouse: a deployment's run queue starts one at a time
+# (deploy/dagster.yaml).
+WRITER_TAGS = {"newsdesk/writes_warehouse": "true"}
+
 DUMPS_RESOURCE = "dumps"
 WAREHOUSE_RESOURCE = "warehouse"
 

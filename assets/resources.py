@@ -1,7 +1,8 @@
 """Resources: where the dumps are, and the DuckDB warehouse with its one-writer rule.
 
 Each deployment setting is a resource field read from an environment variable when a run
-starts (the UI shows which): NEWSDESK_DUMPS, NEWSDESK_WAREHOUSE, NEWSDESK_MAX_PAGE_BYTES. The
+starts (the UI shows which): NEWSDESK_DUMPS, NEWSDESK_WAREHOUSE, NEWSDESK_MAX_PAGE_BYTES,
+NEWSDESK_CATALOG. The
 `newsdesk` command sets them from its options and defaults (settings_environment) for every
 process it starts; a deployment sets them for its code location. Nothing is read or connected
 at import time.
@@ -30,6 +31,7 @@ from newsdesk.warehouse import DEFAULT_DUCKDB_MEMORY, DEFAULT_LOCK_TIMEOUT_SECON
 DUMPS_VARIABLE = "NEWSDESK_DUMPS"
 WAREHOUSE_VARIABLE = "NEWSDESK_WAREHOUSE"
 MAX_PAGE_BYTES_VARIABLE = "NEWSDESK_MAX_PAGE_BYTES"
+CATALOG_VARIABLE = "NEWSDESK_CATALOG"
 
 
 class DumpsFolder(dg.ConfigurableResource):
@@ -85,18 +87,26 @@ class WarehouseResource(dg.ConfigurableResource):
     data_docs: bool = pydantic.Field(
         default=True, description="Rebuild Great Expectations' Data Docs next to the warehouse after the checks."
     )
+    catalog: str = pydantic.Field(
+        default="",
+        description="The DuckLake catalog when it is not the SQLite file `path`, e.g. 'postgres:dbname=lake host=db' "
+        "(several machines; `path` then places the data files, on storage they all reach).",
+    )
 
     @property
     def warehouse(self) -> Warehouse:
-        return Warehouse(self.path, self.lock_timeout_seconds, self.duckdb_memory_limit)
+        return Warehouse(self.path, self.lock_timeout_seconds, self.duckdb_memory_limit, self.catalog)
 
 
-def settings_environment(dumps: Path, warehouse: Path, max_page_bytes: int = DEFAULT_MAX_PAGE_BYTES) -> dict[str, str]:
+def settings_environment(
+    dumps: Path, warehouse: Path, max_page_bytes: int = DEFAULT_MAX_PAGE_BYTES, catalog: str = ""
+) -> dict[str, str]:
     """The environment that points the definitions' resources at these settings."""
     return {
         DUMPS_VARIABLE: str(dumps.resolve()),
         WAREHOUSE_VARIABLE: str(warehouse.resolve()),
         MAX_PAGE_BYTES_VARIABLE: str(max_page_bytes),
+        CATALOG_VARIABLE: catalog,
     }
 
 
@@ -105,5 +115,5 @@ def resources_from_environment() -> dict[str, dg.ConfigurableResource]:
         DUMPS_RESOURCE: DumpsFolder(
             path=dg.EnvVar(DUMPS_VARIABLE), max_page_bytes=dg.EnvVar.int(MAX_PAGE_BYTES_VARIABLE)
         ),
-        WAREHOUSE_RESOURCE: WarehouseResource(path=dg.EnvVar(WAREHOUSE_VARIABLE)),
+        WAREHOUSE_RESOURCE: WarehouseResource(path=dg.EnvVar(WAREHOUSE_VARIABLE), catalog=dg.EnvVar(CATALOG_VARIABLE)),
     }

@@ -81,8 +81,9 @@ def publish(
             rows_before = table_rows(connection)
             connection.execute("DELETE FROM meta.dumps_folder")
             connection.execute("INSERT INTO meta.dumps_folder VALUES ($path)", {"path": folder})
-            if report.loaded or report.removed:
+            if report.loaded or report.removed or not _has_views(connection):
                 create_views(connection)
+            if report.loaded or report.removed:
                 load_dumps(connection, report, part_files)
                 refresh_distinct_tables(connection, part_files)
                 tag_headline_languages(connection)
@@ -98,6 +99,14 @@ def publish(
             connection.execute("ROLLBACK")
         raise
     return report
+
+
+def _has_views(connection: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the views exist: a first publish whose dumps all failed creates them too, so the
+    report and users' queries of the views find them."""
+    return connection.execute(
+        "SELECT count(*) > 0 FROM information_schema.tables WHERE table_catalog = current_database() AND table_type = 'VIEW'"
+    ).fetchone()[0]
 
 
 def table_rows(connection: duckdb.DuckDBPyConnection) -> dict[str, int]:

@@ -1,6 +1,7 @@
-"""The warehouse: a DuckLake, that is a catalog (a SQLite file) plus the Parquet data files its
-snapshots point to, with its one-writer rule, its readers, and the partition files it is
-published from. Plain Python: the Dagster resource (assets/resources.py) wraps it.
+"""The warehouse: a DuckLake, that is a catalog (a SQLite file, or a PostgreSQL database when
+several machines share it) plus the Parquet data files its snapshots point to, with its
+one-writer rule, its readers, and the partition files it is published from. Plain Python:
+the Dagster resource (assets/resources.py) wraps it.
 
 Every publish commits one snapshot. A reader attaches the catalog read-only and sees the
 snapshot that was newest when its transaction began (or the one it asks for), whatever is
@@ -29,7 +30,9 @@ DEFAULT_LOCK_TIMEOUT_SECONDS = 600.0
 # The name the warehouse is attached under in every connection (and `USE`d).
 CATALOG = "warehouse"
 # The extension files, from their packages: (package, file name without .duckdb_extension).
-EXTENSIONS = (("duckdb_extension_ducklake", "ducklake"), ("duckdb_extension_sqlite_scanner", "sqlite_scanner"))
+DUCKLAKE = ("duckdb_extension_ducklake", "ducklake")
+SQLITE = ("duckdb_extension_sqlite_scanner", "sqlite_scanner")
+POSTGRES = ("duckdb_extension_postgres_scanner", "postgres_scanner")
 # Set once, when the lake is created: data files compressed like the partition files, and every
 # insert written as Parquet (small ones would otherwise live in the catalog).
 _LAKE_OPTIONS = {"parquet_compression": "zstd", "data_inlining_row_limit": "0"}
@@ -43,11 +46,36 @@ class WarehouseUnavailable(RuntimeError):
 class Warehouse:
     """The DuckLake warehouse: `path` names its catalog; the data files live next to it in
     `<name>.data/`, the per-dump partition files it is published from in `<name>.parts/`.
-    Only `writer` writes it, one at a time, so parallel partition runs never meet on it."""
+    Only `writer` writes it, one at a time, so parallel partition runs never meet on it.
+
+    With `catalog` (a DuckLake metadata location such as `postgres:dbname=lake host=db`), the
+    catalog lives there instead, and `path` only places the rest, on storage every machine
+    reaches: `path` itself is then never created."""
 
     path: str
     lock_timeout_seconds: float = DEFAULT_LOCK_TIMEOUT_SECONDS
     duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY
+    catalog: str = ""
+
+    @property
+    def extensions(self) -> tuple[tuple[str, str], ...]:
+        """The extensions (package, name) that attaching this warehouse needs."""
+        return (DUCKLAKE, POSTGRES if self.catalog.startswith("postgres:") else SQLITE)
+
+    @property
+    def location(self) -> str:
+        """Where the catalog is, as messages name it."""
+        return self.catalog or str(self.file)
+
+    def exists(self) -> bool:
+        """Whether the warehouse was created (its first writer ran)."""
+        if not self.catalog:
+            return self.file.exists()
+        try:
+            self._connect(read_only=True).close()
+        except duckdb.Error:
+            return False
+        return True
 
     @property
     def file(self) -> Path:
@@ -81,11 +109,11 @@ class Warehouse:
         options = [f"DATA_PATH {_literal(str(self.data_dir) + '/')}", "OVERRIDE_DATA_PATH true"]
         if read_only:
             options.append("READ_ONLY")
-        else:
+        elif not self.catalog:
             options.append("META_JOURNAL_MODE 'WAL'")
         if snapshot is not None:
             options.append(f"SNAPSHOT_VERSION {int(snapshot)}")
-        return f"ATTACH {_literal('ducklake:sqlite:' + str(self.file))} AS {CATALOG} ({', '.join(options)})"
+        return f"ATTACH {_literal('ducklake:' + (self.catalog or 'sqlite:' + str(self.file)))} AS {CATALOG} ({', '.join(options)})"
 
     @contextmanager
     def exclusive_run(self) -> Iterator[None]:
@@ -122,15 +150,14 @@ class Warehouse:
         except OSError as error:
             raise WarehouseUnavailable(f"cannot write next to {self.file}: {error.strerror or error}") from error
         try:
-            new = not self.file.exists()
             try:
                 self.data_dir.mkdir(parents=True, exist_ok=True)
                 connection = self._connect(read_only=False)
             except (OSError, duckdb.Error) as error:
-                raise WarehouseUnavailable(f"cannot open {self.file} for writing: {error}") from error
+                raise WarehouseUnavailable(f"cannot open {self.location} for writing: {error}") from error
             try:
-                if new:
-                    for option, value in _LAKE_OPTIONS.items():
+                if connection.execute(f"SELECT max(snapshot_id) = 0 FROM {CATALOG}.snapshots()").fetchone()[0]:
+                    for option, value in _LAKE_OPTIONS.items():  # a new lake (idempotent)
                         connection.execute(f"CALL {CATALOG}.set_option({_literal(option)}, {_literal(value)})")
                 yield connection
             finally:
@@ -141,13 +168,13 @@ class Warehouse:
     @contextmanager
     def reader(self, snapshot: int | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-only connection with the warehouse in use: its newest snapshot, or `snapshot`."""
-        if not self.file.exists():
+        if not self.catalog and not self.file.exists():
             raise WarehouseUnavailable(f"no warehouse at {self.file}: run `newsdesk run` first")
         self.check_catalog()
         try:
             connection = self._connect(read_only=True, snapshot=snapshot)
         except duckdb.Error as error:
-            raise WarehouseUnavailable(f"cannot open warehouse {self.file}: {_first_line(error)}") from error
+            raise WarehouseUnavailable(f"cannot open warehouse {self.location}: {_first_line(error)}") from error
         try:
             yield connection
         finally:
@@ -159,7 +186,7 @@ class Warehouse:
         return self.file.with_name(self.file.stem + ".spill")
 
     def _connect(self, read_only: bool, snapshot: int | None = None) -> duckdb.DuckDBPyConnection:
-        connection = connect_with_extensions()
+        connection = connect_with_extensions(self.extensions)
         try:
             configure_connection(connection, self.duckdb_memory_limit)
             # An in-memory database would spill into the working folder, wherever that is.
@@ -174,6 +201,8 @@ class Warehouse:
     def check_catalog(self) -> None:
         """Refuse, with one line, a file that is not a SQLite catalog (a DuckDB-file warehouse
         of an earlier newsdesk, say) before DuckDB tries to read it as one."""
+        if self.catalog:
+            return
         try:
             with open(self.file, "rb") as file:
                 header = file.read(16)
@@ -200,8 +229,10 @@ def create_views(connection: duckdb.DuckDBPyConnection) -> None:
     connection.execute(read_sql("views.sql"))
 
 
-def connect_with_extensions(database: str = ":memory:") -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with DuckLake and SQLite loaded from their packages, and every
+def connect_with_extensions(
+    extensions: tuple[tuple[str, str], ...] = (DUCKLAKE, SQLITE), database: str = ":memory:"
+) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with these extensions loaded from their packages, and every
     automatic install or load off: no query can make DuckDB fetch anything from the network."""
     connection = duckdb.connect(
         database,
@@ -211,7 +242,7 @@ def connect_with_extensions(database: str = ":memory:") -> duckdb.DuckDBPyConnec
             "allow_community_extensions": False,
         },
     )
-    for package, name in EXTENSIONS:
+    for package, name in extensions:
         connection.execute(f"LOAD {_literal(str(extension_file(package, name)))}")
     return connection
 

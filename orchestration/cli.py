@@ -62,6 +62,13 @@ def _parser() -> argparse.ArgumentParser:
         default=Path(os.environ.get("NEWSDESK_WAREHOUSE", DEFAULT_WAREHOUSE)),
         help=f"the DuckDB warehouse file (default: $NEWSDESK_WAREHOUSE or {_shown(DEFAULT_WAREHOUSE)})",
     )
+    warehouse.add_argument(
+        "--catalog",
+        default=os.environ.get("NEWSDESK_CATALOG", ""),
+        metavar="DUCKLAKE_METADATA",
+        help="keep the catalog elsewhere than in the --warehouse file, for several machines: e.g. "
+        "'postgres:dbname=lake host=db' (default: $NEWSDESK_CATALOG or none; docs/deploy.md)",
+    )
     dumps = argparse.ArgumentParser(add_help=False)
     dumps.add_argument(
         "--dumps",
@@ -196,6 +203,12 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
+def _warehouse(args: argparse.Namespace):
+    from newsdesk.warehouse import Warehouse
+
+    return Warehouse(str(args.warehouse), catalog=args.catalog)
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -221,7 +234,7 @@ def _configure_environment(args: argparse.Namespace) -> None:
     and in every process Dagster starts."""
     from assets.resources import settings_environment
 
-    os.environ.update(settings_environment(args.dumps, args.warehouse, args.max_page_bytes))
+    os.environ.update(settings_environment(args.dumps, args.warehouse, args.max_page_bytes, args.catalog))
     os.environ.setdefault("DAGSTER_HOME", str(DAGSTER_HOME))
     home = Path(os.environ["DAGSTER_HOME"])
     home.mkdir(parents=True, exist_ok=True)
@@ -240,7 +253,7 @@ def _run(args: argparse.Namespace) -> int:
     if not args.dumps.is_dir():
         raise CliError(f"dumps folder not found: {args.dumps}")
     _configure_environment(args)
-    warehouse = Warehouse(str(args.warehouse))
+    warehouse = _warehouse(args)
     try:
         warehouse.check_catalog()
         with warehouse.exclusive_run(), dg.DagsterInstance.get() as instance:
@@ -274,7 +287,7 @@ def _sql(args: argparse.Namespace) -> int:
     from newsdesk.warehouse import Warehouse, WarehouseUnavailable
 
     try:
-        warehouse = Warehouse(str(args.warehouse))
+        warehouse = _warehouse(args)
         with warehouse.reader(snapshot=args.at) as connection:
             if not args.allow_files:
                 # The warehouse's own data files stay readable; nothing else of the machine is.
@@ -303,7 +316,7 @@ def _snapshots(args: argparse.Namespace) -> int:
     from newsdesk.warehouse import Warehouse, WarehouseUnavailable
 
     try:
-        with Warehouse(str(args.warehouse)).reader() as connection:
+        with _warehouse(args).reader() as connection:
             for snapshot in list_snapshots(connection):
                 print(f"{snapshot.snapshot_id}\t{snapshot.time:%Y-%m-%d %H:%M:%S}\t{snapshot.summary}")
     except WarehouseUnavailable as error:
@@ -312,14 +325,15 @@ def _snapshots(args: argparse.Namespace) -> int:
 
 
 def _attach(args: argparse.Namespace) -> int:
-    from newsdesk.warehouse import CATALOG, EXTENSIONS, Warehouse, WarehouseUnavailable, extension_file
+    from newsdesk.warehouse import CATALOG, WarehouseUnavailable, extension_file
 
+    warehouse = _warehouse(args)
     try:
-        for package, name in EXTENSIONS:
+        for package, name in warehouse.extensions:
             print(f"LOAD '{extension_file(package, name)}';")
     except WarehouseUnavailable as error:
         raise CliError(str(error)) from error
-    print(f"{Warehouse(str(args.warehouse)).attach_statement(read_only=True)};")
+    print(f"{warehouse.attach_statement(read_only=True)};")
     print(f"USE {CATALOG};")
     return 0
 
@@ -335,7 +349,7 @@ def _maintain(args: argparse.Namespace) -> int:
     args.dumps, args.max_page_bytes = SAMPLE_DUMPS_DIR, DEFAULT_MAX_PAGE_BYTES  # maintenance reads no dump
     _configure_environment(args)
     try:
-        Warehouse(str(args.warehouse)).check_catalog()
+        _warehouse(args).check_catalog()
         with dg.DagsterInstance.get() as instance:
             summary = run_maintenance(
                 instance,
@@ -357,7 +371,7 @@ def _maintain(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from newsdesk.warehouse import Warehouse
 
-    path = Warehouse(str(args.warehouse)).report_path
+    path = _warehouse(args).report_path
     if not path.exists():
         raise CliError(f"no report at {path} yet: run `newsdesk run` first")
     print(path)

@@ -6,7 +6,7 @@ from datetime import timedelta
 import dagster as dg
 import pydantic
 
-from assets.keys import MAINTENANCE_JOB, MAINTENANCE_OP
+from assets.keys import MAINTENANCE_JOB, MAINTENANCE_OP, WRITER_TAGS
 from assets.resources import WarehouseResource
 from newsdesk.maintenance import (
     DEFAULT_DELETE_AFTER,
@@ -41,8 +41,8 @@ class MaintenanceConfig(dg.Config):
 @dg.op(name=MAINTENANCE_OP, description="Expire old snapshots, merge small data files and delete the files no snapshot uses.")
 def maintain_warehouse(context: dg.OpExecutionContext, config: MaintenanceConfig, warehouse: WarehouseResource) -> None:
     store = warehouse.warehouse
-    if not store.file.exists():  # the writer would create an empty one
-        context.add_output_metadata({"summary": f"no warehouse at {store.file} yet: nothing to maintain"})
+    if not store.exists():  # the writer would create an empty one
+        context.add_output_metadata({"summary": f"no warehouse at {store.location} yet: nothing to maintain"})
         return
     with store.writer() as connection:  # the writer's lock: never beside a publish
         report = maintain(connection, config.policy())
@@ -59,7 +59,7 @@ def maintain_warehouse(context: dg.OpExecutionContext, config: MaintenanceConfig
     )
 
 
-@dg.job(name=MAINTENANCE_JOB, executor_def=dg.in_process_executor, description="Keep the warehouse small: expire old snapshots, merge files, delete unused ones.")
+@dg.job(name=MAINTENANCE_JOB, executor_def=dg.in_process_executor, tags=WRITER_TAGS, description="Keep the warehouse small: expire old snapshots, merge files, delete unused ones.")
 def maintain_warehouse_job() -> None:
     maintain_warehouse()
 
