@@ -123,20 +123,27 @@ def audit_publish(
 ) -> list[SuiteRun]:
     """Run the blocking suites on the publish's own connection, before its COMMIT; raise
     AuditFailed, which rolls the publish back, when one of them fails."""
-    data_docs_index = warehouse.warehouse.data_docs_index if warehouse.data_docs else None
     try:
-        runs = run_suites(
-            AUDIT_SUITES,
-            lambda: contextlib.nullcontext(connection),
-            all_suites=SUITES,
-            data_docs=data_docs_index.parent if data_docs_index else None,
-            run_name=run_name,
-        )
+        runs = _validate(AUDIT_SUITES, connection, warehouse, run_name)
     except DataDocsError as error:  # the checks after the commit write the site again, and report it
         runs = error.runs
     if any(not outcome.passed for run in runs for outcome in run.outcomes):
         raise AuditFailed(runs)
     return runs
+
+
+def _validate(
+    suites: list[Suite], connection: "duckdb.DuckDBPyConnection", warehouse: WarehouseResource, run_name: str
+) -> list[SuiteRun]:
+    """Validate the suites on one connection; with Data Docs on, the site gets the results."""
+    data_docs_index = warehouse.warehouse.data_docs_index if warehouse.data_docs else None
+    return run_suites(
+        suites,
+        lambda: contextlib.nullcontext(connection),
+        all_suites=SUITES,
+        data_docs=data_docs_index.parent if data_docs_index else None,
+        run_name=run_name,
+    )
 
 
 def build_warehouse_checks(suites: list[Suite]) -> list[dg.AssetChecksDefinition]:
@@ -156,19 +163,12 @@ def build_warehouse_checks(suites: list[Suite]) -> list[dg.AssetChecksDefinition
     ) -> Iterator[dg.AssetCheckResult]:
         selected = context.selected_asset_check_keys
         to_run = [s for s in suites if any(_check_key(e) in selected for e in s.expectations)]
-        store = warehouse.warehouse
-        data_docs_index = store.data_docs_index if warehouse.data_docs else None
+        data_docs_index = warehouse.warehouse.data_docs_index if warehouse.data_docs else None
         docs_failure = None
         # One connection for every suite: attaching the warehouse costs more than a small query.
-        with store.reader() as connection:
+        with warehouse.warehouse.reader() as connection:
             try:
-                runs = run_suites(
-                    to_run,
-                    lambda: contextlib.nullcontext(connection),
-                    all_suites=SUITES,
-                    data_docs=data_docs_index.parent if data_docs_index else None,
-                    run_name=context.run.run_id,
-                )
+                runs = _validate(to_run, connection, warehouse, context.run.run_id)
             except DataDocsError as error:
                 runs, docs_failure, data_docs_index = error.runs, error, None
         for run in runs:

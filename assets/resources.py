@@ -2,7 +2,7 @@
 
 Each deployment setting is a resource field read from an environment variable when a run
 starts (the UI shows which): NEWSDESK_DUMPS, NEWSDESK_WAREHOUSE, NEWSDESK_MAX_PAGE_BYTES,
-NEWSDESK_CATALOG. The
+NEWSDESK_CATALOG, NEWSDESK_DATA_PATH. The
 `newsdesk` command sets them from its options and defaults (settings_environment) for every
 process it starts; a deployment sets them for its code location. Nothing is read or connected
 at import time.
@@ -32,6 +32,7 @@ DUMPS_VARIABLE = "NEWSDESK_DUMPS"
 WAREHOUSE_VARIABLE = "NEWSDESK_WAREHOUSE"
 MAX_PAGE_BYTES_VARIABLE = "NEWSDESK_MAX_PAGE_BYTES"
 CATALOG_VARIABLE = "NEWSDESK_CATALOG"
+DATA_PATH_VARIABLE = "NEWSDESK_DATA_PATH"
 
 
 class DumpsFolder(dg.ConfigurableResource):
@@ -93,13 +94,20 @@ class WarehouseResource(dg.ConfigurableResource):
         "(several machines; `path` then places the data files, on storage they all reach).",
     )
 
+    data_path: str = pydantic.Field(
+        default="",
+        description="Where the data files go when not in `<path stem>.data/`: a shared folder, or S3-compatible "
+        "storage such as 's3://bucket/lake/' (credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, "
+        "AWS_REGION, AWS_ENDPOINT_URL).",
+    )
+
     @property
     def warehouse(self) -> Warehouse:
-        return Warehouse(self.path, self.lock_timeout_seconds, self.duckdb_memory_limit, self.catalog)
+        return Warehouse(self.path, self.lock_timeout_seconds, self.duckdb_memory_limit, self.catalog, self.data_path)
 
 
 def settings_environment(
-    dumps: Path, warehouse: Path, max_page_bytes: int = DEFAULT_MAX_PAGE_BYTES, catalog: str = ""
+    dumps: Path, warehouse: Path, max_page_bytes: int = DEFAULT_MAX_PAGE_BYTES, catalog: str = "", data_path: str = ""
 ) -> dict[str, str]:
     """The environment that points the definitions' resources at these settings."""
     return {
@@ -107,6 +115,7 @@ def settings_environment(
         WAREHOUSE_VARIABLE: str(warehouse.resolve()),
         MAX_PAGE_BYTES_VARIABLE: str(max_page_bytes),
         CATALOG_VARIABLE: catalog,
+        DATA_PATH_VARIABLE: data_path,
     }
 
 
@@ -115,5 +124,7 @@ def resources_from_environment() -> dict[str, dg.ConfigurableResource]:
         DUMPS_RESOURCE: DumpsFolder(
             path=dg.EnvVar(DUMPS_VARIABLE), max_page_bytes=dg.EnvVar.int(MAX_PAGE_BYTES_VARIABLE)
         ),
-        WAREHOUSE_RESOURCE: WarehouseResource(path=dg.EnvVar(WAREHOUSE_VARIABLE), catalog=dg.EnvVar(CATALOG_VARIABLE)),
+        WAREHOUSE_RESOURCE: WarehouseResource(
+            path=dg.EnvVar(WAREHOUSE_VARIABLE), catalog=dg.EnvVar(CATALOG_VARIABLE), data_path=dg.EnvVar(DATA_PATH_VARIABLE)
+        ),
     }

@@ -12,6 +12,7 @@ DuckDB's extensions come from the duckdb-extension-* packages: nothing is downlo
 from __future__ import annotations
 
 import importlib.util
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,6 +34,15 @@ CATALOG = "warehouse"
 DUCKLAKE = ("duckdb_extension_ducklake", "ducklake")
 SQLITE = ("duckdb_extension_sqlite_scanner", "sqlite_scanner")
 POSTGRES = ("duckdb_extension_postgres_scanner", "postgres_scanner")
+HTTPFS = ("duckdb_extension_httpfs", "httpfs")
+# S3-compatible storage for the data files: the secret DuckDB signs requests with, from the
+# variables every S3 client reads.
+_S3_SECRET = {
+    "KEY_ID": "AWS_ACCESS_KEY_ID",
+    "SECRET": "AWS_SECRET_ACCESS_KEY",
+    "REGION": "AWS_REGION",
+    "ENDPOINT": "AWS_ENDPOINT_URL",  # host:port of an S3-compatible server (MinIO, Ceph, ...)
+}
 # Set once, when the lake is created: data files compressed like the partition files, and every
 # insert written as Parquet (small ones would otherwise live in the catalog).
 _LAKE_OPTIONS = {"parquet_compression": "zstd", "data_inlining_row_limit": "0"}
@@ -50,17 +60,30 @@ class Warehouse:
 
     With `catalog` (a DuckLake metadata location such as `postgres:dbname=lake host=db`), the
     catalog lives there instead, and `path` only places the rest, on storage every machine
-    reaches: `path` itself is then never created."""
+    reaches: `path` itself is then never created. With `data_path` (a folder, or a URL such
+    as `s3://bucket/lake/`), the data files live there instead of `<name>.data/`."""
 
     path: str
     lock_timeout_seconds: float = DEFAULT_LOCK_TIMEOUT_SECONDS
     duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY
     catalog: str = ""
+    data_path: str = ""
 
     @property
     def extensions(self) -> tuple[tuple[str, str], ...]:
         """The extensions (package, name) that attaching this warehouse needs."""
-        return (DUCKLAKE, POSTGRES if self.catalog.startswith("postgres:") else SQLITE)
+        catalog = POSTGRES if self.catalog.startswith("postgres:") else SQLITE
+        return (DUCKLAKE, catalog, HTTPFS) if self._remote_data else (DUCKLAKE, catalog)
+
+    @property
+    def data_location(self) -> str:
+        """Where the data files are: a folder (ending in /) or a URL."""
+        location = self.data_path or str(self.data_dir)
+        return location if location.endswith("/") else location + "/"
+
+    @property
+    def _remote_data(self) -> bool:
+        return "://" in self.data_path
 
     @property
     def location(self) -> str:
@@ -84,6 +107,9 @@ class Warehouse:
 
     @property
     def data_dir(self) -> Path:
+        """The data files' folder, unless data_path places them elsewhere."""
+        if self.data_path and not self._remote_data:
+            return Path(self.data_path).expanduser().resolve()
         return self.file.with_name(self.file.stem + ".data")
 
     @property
@@ -106,7 +132,7 @@ class Warehouse:
     def attach_statement(self, read_only: bool = True, snapshot: int | None = None) -> str:
         """The ATTACH statement of this warehouse, for any DuckDB with the ducklake and sqlite
         extensions loaded. The data path is given every time, so the folder can move."""
-        options = [f"DATA_PATH {_literal(str(self.data_dir) + '/')}", "OVERRIDE_DATA_PATH true"]
+        options = [f"DATA_PATH {_literal(self.data_location)}", "OVERRIDE_DATA_PATH true"]
         if read_only:
             options.append("READ_ONLY")
         elif not self.catalog:
@@ -151,7 +177,8 @@ class Warehouse:
             raise WarehouseUnavailable(f"cannot write next to {self.file}: {error.strerror or error}") from error
         try:
             try:
-                self.data_dir.mkdir(parents=True, exist_ok=True)
+                if not self._remote_data:
+                    self.data_dir.mkdir(parents=True, exist_ok=True)
                 connection = self._connect(read_only=False)
             except (OSError, duckdb.Error) as error:
                 raise WarehouseUnavailable(f"cannot open {self.location} for writing: {error}") from error
@@ -191,6 +218,8 @@ class Warehouse:
             configure_connection(connection, self.duckdb_memory_limit)
             # An in-memory database would spill into the working folder, wherever that is.
             connection.execute("SET temp_directory = $folder", {"folder": str(self.spill_dir)})
+            if self.data_path.startswith("s3://"):
+                _create_s3_secret(connection)
             connection.execute(self.attach_statement(read_only, snapshot))
             connection.execute(f"USE {CATALOG}")
         except BaseException:
@@ -265,6 +294,19 @@ def configure_connection(connection: duckdb.DuckDBPyConnection, memory_limit: st
     inserts stream instead of buffering."""
     connection.execute("SET memory_limit = $limit", {"limit": memory_limit})
     connection.execute("SET preserve_insertion_order = false")
+
+
+def _create_s3_secret(connection: duckdb.DuckDBPyConnection) -> None:
+    """The S3 secret of this connection, from the AWS_* variables that are set; a plain
+    http:// endpoint (a server on the same network) is addressed by path, as MinIO expects."""
+    values = {key: os.environ[variable] for key, variable in _S3_SECRET.items() if os.environ.get(variable)}
+    endpoint = values.get("ENDPOINT", "")
+    if endpoint.startswith(("http://", "https://")):
+        values["ENDPOINT"] = endpoint.split("://", 1)[1].rstrip("/")
+        if endpoint.startswith("http://"):
+            values.update(USE_SSL="false", URL_STYLE="path")
+    options = ", ".join(f"{key} {_literal(value)}" for key, value in values.items())
+    connection.execute(f"CREATE OR REPLACE SECRET newsdesk_s3 (TYPE s3{', ' + options if options else ''})")
 
 
 def _literal(text: str) -> str:

@@ -69,6 +69,13 @@ def _parser() -> argparse.ArgumentParser:
         help="keep the catalog elsewhere than in the --warehouse file, for several machines: e.g. "
         "'postgres:dbname=lake host=db' (default: $NEWSDESK_CATALOG or none; docs/deploy.md)",
     )
+    warehouse.add_argument(
+        "--data-path",
+        default=os.environ.get("NEWSDESK_DATA_PATH", ""),
+        metavar="FOLDER_OR_URL",
+        help="keep the data files elsewhere than next to the catalog: a shared folder, or S3-compatible "
+        "storage such as s3://bucket/lake/ (default: $NEWSDESK_DATA_PATH or none; docs/deploy.md)",
+    )
     dumps = argparse.ArgumentParser(add_help=False)
     dumps.add_argument(
         "--dumps",
@@ -206,7 +213,7 @@ def _shown(path: Path) -> str:
 def _warehouse(args: argparse.Namespace):
     from newsdesk.warehouse import Warehouse
 
-    return Warehouse(str(args.warehouse), catalog=args.catalog)
+    return Warehouse(str(args.warehouse), catalog=args.catalog, data_path=args.data_path)
 
 
 def _positive_int(text: str) -> int:
@@ -234,7 +241,9 @@ def _configure_environment(args: argparse.Namespace) -> None:
     and in every process Dagster starts."""
     from assets.resources import settings_environment
 
-    os.environ.update(settings_environment(args.dumps, args.warehouse, args.max_page_bytes, args.catalog))
+    os.environ.update(
+        settings_environment(args.dumps, args.warehouse, args.max_page_bytes, args.catalog, args.data_path)
+    )
     os.environ.setdefault("DAGSTER_HOME", str(DAGSTER_HOME))
     home = Path(os.environ["DAGSTER_HOME"])
     home.mkdir(parents=True, exist_ok=True)
@@ -291,7 +300,7 @@ def _sql(args: argparse.Namespace) -> int:
         with warehouse.reader(snapshot=args.at) as connection:
             if not args.allow_files:
                 # The warehouse's own data files stay readable; nothing else of the machine is.
-                connection.execute("SET allowed_directories = $folders", {"folders": [str(warehouse.data_dir) + "/"]})
+                connection.execute("SET allowed_directories = $folders", {"folders": [warehouse.data_location]})
                 connection.execute("SET enable_external_access = false")
                 connection.execute("SET lock_configuration = true")  # the query cannot turn it back on
             *leading, last = statements(args.query) or [None]
