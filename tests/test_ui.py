@@ -142,8 +142,8 @@ def test_the_ui_loads_everything_and_runs_a_partition(ui):
     assert entry["loadStatus"] == "LOADED" and entry["locationOrLoadError"]["__typename"] == "RepositoryLocation", entry
 
     [repository] = graphql(REPOSITORY)["repositoriesOrError"]["nodes"]
-    assert {"daily_publish"} == {s["name"] for s in repository["schedules"]}
-    assert repository["schedules"][0]["executionTimezone"] == "Africa/Casablanca"
+    assert {"daily_publish", "weekly_maintenance"} == {s["name"] for s in repository["schedules"]}
+    assert {s["executionTimezone"] for s in repository["schedules"]} == {"Africa/Casablanca"}
     assert {"dumps_folder_sensor", "newsdesk_automation"} <= {s["name"] for s in repository["sensors"]}
     assets = {"/".join(node["assetKey"]["path"]): node for node in repository["assetNodes"]}
     assert {"parsed_dump", "pages", "articles", "headlines", "headline_sightings", "headline_clusters", "corpus_report"} <= set(
