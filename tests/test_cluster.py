@@ -84,6 +84,12 @@ def test_the_cluster_builds_the_embedded_warehouse_and_survives_a_dead_worker(tm
             assert cluster.workers[worker].poll() is not None  # it stayed dead: the other one finished
 
             assert contents(warehouse) == expected
+            query = subprocess.run(
+                [str(NEWSDESK), "sql", "--warehouse", str(shared / "w.ducklake"), "--catalog", warehouse.catalog, "--at", "1",
+                 "--csv", "SELECT count(*) AS pages FROM pages"],
+                env=env, capture_output=True, text=True,
+            )
+            assert query.stdout.split() == ["pages", str(len(expected["pages"]))], query.stderr
             assert not (shared / "w.ducklake").exists()  # the catalog is in PostgreSQL
             assert list(warehouse.data_dir.rglob("*.parquet"))  # the data files in the shared folder
             with dg.DagsterInstance.from_config(str(home)) as instance:
