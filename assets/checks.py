@@ -136,12 +136,11 @@ def _validate(
     suites: list[Suite], connection: "duckdb.DuckDBPyConnection", warehouse: WarehouseResource, run_name: str
 ) -> list[SuiteRun]:
     """Validate the suites on one connection; with Data Docs on, the site gets the results."""
-    data_docs_index = warehouse.warehouse.data_docs_index if warehouse.data_docs else None
     return run_suites(
         suites,
         lambda: contextlib.nullcontext(connection),
         all_suites=SUITES,
-        data_docs=data_docs_index.parent if data_docs_index else None,
+        data_docs=warehouse.data_docs_index.parent if warehouse.data_docs else None,
         run_name=run_name,
     )
 
@@ -163,7 +162,7 @@ def build_warehouse_checks(suites: list[Suite]) -> list[dg.AssetChecksDefinition
     ) -> Iterator[dg.AssetCheckResult]:
         selected = context.selected_asset_check_keys
         to_run = [s for s in suites if any(_check_key(e) in selected for e in s.expectations)]
-        data_docs_index = warehouse.warehouse.data_docs_index if warehouse.data_docs else None
+        data_docs_index = warehouse.data_docs_index
         docs_failure = None
         # One connection for every suite: attaching the warehouse costs more than a small query.
         with warehouse.warehouse.reader() as connection:

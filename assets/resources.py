@@ -105,6 +105,11 @@ class WarehouseResource(dg.ConfigurableResource):
     def warehouse(self) -> Warehouse:
         return Warehouse(self.path, self.lock_timeout_seconds, self.duckdb_memory_limit, self.catalog, self.data_path)
 
+    @property
+    def data_docs_index(self) -> Path | None:
+        """The Data Docs page the checks rebuild, or None when they do not."""
+        return self.warehouse.data_docs_index if self.data_docs else None
+
 
 def settings_environment(
     dumps: Path, warehouse: Path, max_page_bytes: int = DEFAULT_MAX_PAGE_BYTES, catalog: str = "", data_path: str = ""

@@ -68,7 +68,7 @@ def warehouse_tables(
     def audit(connection) -> None:
         audit_runs.extend(audit_publish(connection, warehouse, run_name=context.run.run_id))
 
-    data_docs_index = store.data_docs_index if warehouse.data_docs else None
+    data_docs_index = warehouse.data_docs_index
     with store.writer() as connection:
         try:
             report = publish(

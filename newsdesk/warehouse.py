@@ -130,8 +130,8 @@ class Warehouse:
         return self.file.with_name(self.file.stem + "_data_docs") / "index.html"
 
     def attach_statement(self, read_only: bool = True, snapshot: int | None = None) -> str:
-        """The ATTACH statement of this warehouse, for any DuckDB with the ducklake and sqlite
-        extensions loaded. The data path is given every time, so the folder can move."""
+        """The ATTACH statement of this warehouse, for any DuckDB with its `extensions` loaded.
+        The data path is given every time, so the folder can move."""
         options = [f"DATA_PATH {_literal(self.data_location)}", "OVERRIDE_DATA_PATH true"]
         if read_only:
             options.append("READ_ONLY")

@@ -152,7 +152,8 @@ def _parser() -> argparse.ArgumentParser:
         "attach",
         parents=[warehouse],
         help="print the SQL that opens the warehouse in any DuckDB 1.5.5 (the CLI, Python, a notebook)",
-        description="Print the statements that load DuckLake and SQLite from this installation's packages "
+        description="Print the statements that load DuckLake and its catalog's extension (SQLite, or PostgreSQL "
+        "with --catalog) from this installation's packages "
         "(nothing is downloaded) and attach the warehouse read-only as `warehouse`. "
         "`newsdesk attach > attach.sql; .venv/bin/duckdb -init attach.sql` opens it in the DuckDB CLI.",
     )

@@ -163,9 +163,8 @@ def run_pipeline(
 def run_maintenance(instance: dg.DagsterInstance, config: dict) -> str:
     """Run the maintenance job, as its schedule does, with `config` (MaintenanceConfig's
     fields); what it did, in one line. Raises MaintenanceFailed with the first error line."""
-    job = dg.build_reconstructable_job("orchestration.definitions", "job_named", reconstructable_args=(MAINTENANCE_JOB,))
     run_config = {**_QUIET_CONSOLE, "ops": {MAINTENANCE_OP: {"config": config}}}
-    with dg.execute_job(job, instance=instance, run_config=run_config) as result:
+    with dg.execute_job(_job(MAINTENANCE_JOB), instance=instance, run_config=run_config) as result:
         if not result.success:
             raise MaintenanceFailed(_first_error(result))
         outputs = [e for e in result.all_events if e.is_successful_output]
@@ -300,10 +299,9 @@ def _import_publish_libraries() -> None:
 
 def _execute(instance_ref: InstanceRef, job_name: str, run_config: dict, tags: dict[str, str]) -> RunResult:
     """Execute one run of the job, with the executor the job defines (in a run worker)."""
-    job = dg.build_reconstructable_job("orchestration.definitions", "job_named", reconstructable_args=(job_name,))
     with dg.DagsterInstance.from_ref(instance_ref) as instance:
         try:
-            result = dg.execute_job(job, instance=instance, run_config=run_config, tags=tags)
+            result = dg.execute_job(_job(job_name), instance=instance, run_config=run_config, tags=tags)
         except dg.DagsterError as error:  # the run could not start: its definitions or config are wrong
             return RunResult(_innermost_message(error))
     failed = [
@@ -317,6 +315,11 @@ def _execute(instance_ref: InstanceRef, job_name: str, run_config: dict, tags: d
         len(result.get_asset_check_evaluations()),
         failed,
     )
+
+
+def _job(name: str):
+    """A job of the definitions, as a process that did not load them can rebuild it."""
+    return dg.build_reconstructable_job("orchestration.definitions", "job_named", reconstructable_args=(name,))
 
 
 def _was_interrupted(result: dg.ExecuteJobResult) -> bool:
