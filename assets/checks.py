@@ -12,6 +12,11 @@ Severity comes from the suite:
   ops: the UI re-imports this module on every reload), each suite reads its batch once, and
   Data Docs (next to the warehouse) are rebuilt with the run's results. The op can run any
   subset of its checks that the UI selects.
+
+A publish's checks validate what it changed (meta.changed_*): the pages of the dumps it
+loaded, and the articles and headlines those dumps, or the dumps it removed, show. So a
+check's cost follows the change, not the warehouse, as Great Expectations validates a new
+batch. The first build changes, so checks, every row; `all_rows` checks every row again.
 """
 
 import contextlib
@@ -20,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import dagster as dg
+import pydantic
 
 from assets.keys import CHECKS_OP
 from assets.resources import WarehouseResource
@@ -124,7 +130,8 @@ def audit_publish(
     """Run the blocking suites on the publish's own connection, before its COMMIT; raise
     AuditFailed, which rolls the publish back, when one of them fails."""
     try:
-        runs = _validate(AUDIT_SUITES, connection, warehouse, run_name)
+        # The checks after the commit rebuild the Data Docs with these results too.
+        runs = _validate(AUDIT_SUITES, connection, warehouse, run_name, site_when_passing=False)
     except DataDocsError as error:  # the checks after the commit write the site again, and report it
         runs = error.runs
     if any(not outcome.passed for run in runs for outcome in run.outcomes):
@@ -133,7 +140,13 @@ def audit_publish(
 
 
 def _validate(
-    suites: list[Suite], connection: "duckdb.DuckDBPyConnection", warehouse: WarehouseResource, run_name: str
+    suites: list[Suite],
+    connection: "duckdb.DuckDBPyConnection",
+    warehouse: WarehouseResource,
+    run_name: str,
+    *,
+    site_when_passing: bool = True,
+    all_rows: bool = False,
 ) -> list[SuiteRun]:
     """Validate the suites on one connection; with Data Docs on, the site gets the results."""
     return run_suites(
@@ -141,7 +154,17 @@ def _validate(
         lambda: contextlib.nullcontext(connection),
         all_suites=SUITES,
         data_docs=warehouse.data_docs_index.parent if warehouse.data_docs else None,
+        site_when_passing=site_when_passing,
         run_name=run_name,
+        all_rows=all_rows,
+    )
+
+
+class ChecksConfig(dg.Config):
+    all_rows: bool = pydantic.Field(
+        default=False,
+        description="Validate every row of the warehouse, not only the rows the latest publish changed "
+        "(its dumps' pages, and the articles and headlines they show).",
     )
 
 
@@ -158,7 +181,7 @@ def build_warehouse_checks(suites: list[Suite]) -> list[dg.AssetChecksDefinition
         description="Run the warning-level Great Expectations suites of expectations/ on the published tables.",
     )
     def great_expectations(
-        context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+        context: dg.AssetCheckExecutionContext, config: ChecksConfig, warehouse: WarehouseResource
     ) -> Iterator[dg.AssetCheckResult]:
         selected = context.selected_asset_check_keys
         to_run = [s for s in suites if any(_check_key(e) in selected for e in s.expectations)]
@@ -167,7 +190,7 @@ def build_warehouse_checks(suites: list[Suite]) -> list[dg.AssetChecksDefinition
         # One connection for every suite: attaching the warehouse costs more than a small query.
         with warehouse.warehouse.reader() as connection:
             try:
-                runs = _validate(to_run, connection, warehouse, context.run.run_id)
+                runs = _validate(to_run, connection, warehouse, context.run.run_id, all_rows=config.all_rows)
             except DataDocsError as error:
                 runs, docs_failure, data_docs_index = error.runs, error, None
         for run in runs:

@@ -45,7 +45,7 @@ def _date_problems(instance: dg.DagsterInstance) -> pl.DataFrame:
     description=(
         "The corpus report: one self-contained HTML page (it renders offline) with articles per "
         "month by edition and by site, the language mix per edition, top sources, rejections per "
-        "dump, the largest cross-edition stories and the date problems found by the checks. "
+        "dump, the largest cross-edition stories and the date problems the latest publish's checks found. "
         "`newsdesk report` prints where it is."
     ),
 )

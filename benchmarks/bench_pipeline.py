@@ -498,11 +498,10 @@ def step_headline_languages(corpus_dumps: Path, run: Path) -> None:
 
 
 def step_clustering(corpus_dumps: Path, run: Path) -> None:
-    from newsdesk import annotate, publish
+    from newsdesk import annotate
 
     def work(connection):
         annotate.link_duplicates(connection)
-        publish.finish_publish(connection)
         return {"headlines": connection.execute("SELECT count(*) FROM headlines").fetchone()[0]}
 
     _child_result(**_in_transaction(run, work))

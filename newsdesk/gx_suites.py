@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from newsdesk.sql import parameters_for
-from newsdesk.suites import Suite, SuiteExpectation, suite_parameters
+from newsdesk.suites import ALL_ROWS, Suite, SuiteExpectation, suite_parameters
 
 if TYPE_CHECKING:
     import duckdb
@@ -79,13 +79,15 @@ def run_suites(
     *,
     all_suites: Iterable[Suite] = (),
     data_docs: Path | None = None,
-    build_site: bool = True,
+    site_when_passing: bool = True,
     run_name: str | None = None,
+    all_rows: bool = False,
 ) -> list[SuiteRun]:
     """Validate each suite against the batch its query returns. `connect()` gives the
-    connection to query. With `data_docs`, results are kept there and, with `build_site`, the
-    Data Docs site is rebuilt with every result of `run_name`; `all_suites` are listed on it
-    even when they did not run.
+    connection to query; the queries see $all_rows (newsdesk.suites.ALL_ROWS): validate every
+    row, or only those the latest publish changed. With `data_docs`, results are kept there
+    and the Data Docs site is rebuilt with every result of `run_name` when a check failed, or
+    always with `site_when_passing`; `all_suites` are listed on it even when they did not run.
 
     The next suite's batch is fetched while this one validates, and the first while GX is
     imported: DuckDB works without the GIL, GX mostly with it, so the two share two cores
@@ -93,17 +95,18 @@ def run_suites(
     suites, all_suites = list(suites), list(all_suites)
     runs = []
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="suite-batch") as fetcher:
-        pending = fetcher.submit(_fetch, suites[0], connect) if suites else None
+        pending = fetcher.submit(_fetch, suites[0], connect, all_rows) if suites else None
         listed = [*all_suites, *suites] if data_docs is not None else suites  # Data Docs list every suite
         context, definitions = _gx_context(list({s.name: s for s in listed}.values()), data_docs)
         run_id = _run_identifier(run_name)
         for index, suite in enumerate(suites):
             batch = pending.result()
             if index + 1 < len(suites):
-                pending = fetcher.submit(_fetch, suites[index + 1], connect)
+                pending = fetcher.submit(_fetch, suites[index + 1], connect, all_rows)
             runs.append(_validated(suite, batch, definitions[suite.name], run_id))
             del batch
-    if data_docs is not None and build_site:
+    failed = any(not outcome.passed for run in runs for outcome in run.outcomes)
+    if data_docs is not None and (site_when_passing or failed):
         failure = _build_data_docs(context, data_docs, run_id)
         if failure:
             raise DataDocsError(f"Data Docs could not be written to {data_docs}: {failure}", runs)
@@ -118,11 +121,11 @@ class _Batch:
     seconds: float
 
 
-def _fetch(suite: Suite, connect: Connect) -> _Batch:
+def _fetch(suite: Suite, connect: Connect, all_rows: bool) -> _Batch:
     import duckdb
 
     started = time.perf_counter()
-    parameters = suite_parameters(suite)
+    parameters = {**suite_parameters(suite), ALL_ROWS: all_rows}
     try:
         with connect() as connection:
             frame = fetch_batch(connection, suite, parameters)

@@ -37,8 +37,14 @@ CONTRACT_TABLES = (
     "headline_stories",
 )
 # The layout of the meta tables of sql/publish/meta.sql; a warehouse with another is rebuilt.
-PUBLISH_FORMAT = 2
-_PER_DUMP_TABLES = ("meta.dump_articles", "meta.dump_headlines", "meta.pending_articles", "meta.pending_headlines")
+PUBLISH_FORMAT = 3
+_PER_DUMP_TABLES = (
+    "meta.dump_articles",
+    "meta.dump_headlines",
+    "meta.changed_dumps",
+    "meta.changed_articles",
+    "meta.changed_headlines",
+)
 
 
 @dataclass
@@ -88,7 +94,6 @@ def publish(
                 refresh_distinct_tables(connection, part_files)
                 tag_headline_languages(connection)
                 link_duplicates(connection)
-                finish_publish(connection)
             record_snapshot(connection, report, loaded, rows_before, table_rows(connection))
         if audit is not None:
             audit(connection)
@@ -171,7 +176,8 @@ def _check_part_files(paths) -> None:
 
 def load_dumps(connection: duckdb.DuckDBPyConnection, report: PublishReport, part_files: dict[str, Path]) -> None:
     """Replace the pages and sightings of the changed dumps and their share of the distinct
-    tables, and queue the articles and headlines they touch (before and after)."""
+    tables, and record what changed: the dumps loaded, the articles and headlines they touch
+    (before and after)."""
     if report.rebuild:
         for table in (*CONTRACT_TABLES, *_PER_DUMP_TABLES, "meta.loaded_dumps", "meta.publish_format"):
             connection.execute(f"DELETE FROM {table}")
@@ -180,6 +186,7 @@ def load_dumps(connection: duckdb.DuckDBPyConnection, report: PublishReport, par
     run_sql_file(connection, "publish/replace_dumps.sql", dump_ids=changed)
     if report.loaded:
         run_sql_file(connection, "publish/insert_parts.sql", part_files=[str(part_files[d]) for d in report.loaded])
+        connection.execute("INSERT INTO meta.changed_dumps SELECT unnest($ids::VARCHAR[])", {"ids": report.loaded})
     connection.execute(
         "DELETE FROM meta.loaded_dumps WHERE dump_id IN (SELECT unnest($ids::VARCHAR[]))", {"ids": changed}
     )
@@ -191,24 +198,18 @@ def load_dumps(connection: duckdb.DuckDBPyConnection, report: PublishReport, par
 
 
 def refresh_distinct_tables(connection: duckdb.DuckDBPyConnection, part_files: dict[str, Path]) -> None:
-    """Recompute the queued articles and headlines. An article's text is read from the
+    """Recompute the changed articles and headlines. An article's text is read from the
     partition files of the dumps that show it, and of no other dump."""
     holding = connection.execute(
         "SELECT DISTINCT dump_id FROM meta.dump_articles"
-        " WHERE article_id IN (SELECT article_id FROM meta.pending_articles)"
+        " WHERE article_id IN (SELECT article_id FROM meta.changed_articles)"
     ).fetchall()
     winner_files = [str(part_files[dump_id]) for (dump_id,) in holding]
     if winner_files:
         run_sql_file(connection, "publish/articles.sql", winner_files=winner_files)
     else:  # articles of removed dumps only: they go, nothing replaces them
-        connection.execute("DELETE FROM articles WHERE article_id IN (SELECT article_id FROM meta.pending_articles)")
+        connection.execute("DELETE FROM articles WHERE article_id IN (SELECT article_id FROM meta.changed_articles)")
     run_sql_file(connection, "publish/headlines.sql")
-
-
-def finish_publish(connection: duckdb.DuckDBPyConnection) -> None:
-    """Empty the queues: every queued article and headline is up to date."""
-    connection.execute("DELETE FROM meta.pending_articles")
-    connection.execute("DELETE FROM meta.pending_headlines")
 
 
 def remove_unused_part_files(parts_dir: Path, in_use: Iterable[Path]) -> int:

@@ -21,6 +21,9 @@ import yaml
 from newsdesk.project import EXPECTATIONS_DIR
 
 SEVERITIES = ("critical", "warning", "info")  # GX's own levels; critical = broken structure
+# The parameter every run binds: true when the checks validate every row, false (a publish's
+# checks) when they validate only what the latest publish changed (meta.changed_*).
+ALL_ROWS = "all_rows"
 _CHECK_NAME = re.compile(r"^[A-Za-z0-9_]+$")
 
 
@@ -96,6 +99,8 @@ def _read_suite(path: Path) -> Suite:
     for required in ("name", "asset", "query", "expectations"):
         if not data.get(required):
             raise SuiteError(f"{path}: missing {required!r}")
+    if ALL_ROWS in (data.get("parameters") or {}):
+        raise SuiteError(f"{path}: the parameter {ALL_ROWS!r} is set by each run, not by a suite")
     expectations = []
     for number, item in enumerate(data["expectations"], start=1):
         where = f"{path}: expectation {number}"

@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 
 from assets.checks import warehouse_checks
-from assets.keys import TABLES
+from assets.keys import CHECKS_OP, TABLES
 from assets.parsed_dump import parsed_dump
 from assets.resources import DumpsFolder, WarehouseResource
 from assets.warehouse_tables import warehouse_tables
@@ -31,7 +31,8 @@ from tests.builders import read_warehouse, run_here, written_warehouse
 # Kept pages p1-p4 (one per edition), a rejected p5. Edges that must pass: p2 is published one
 # day after its crawl (the slack), p3 on the date floor itself. Headline h1 is on a French and
 # a Spanish page: 1 of 5 headlines (20%) in more than one edition. meta.dump_headlines holds
-# the sightings per page edition, as the publish keeps it.
+# the sightings per page edition, as the publish keeps it, and meta.changed_* say that the
+# latest publish changed every row, so the checks validate them all.
 BASELINE = """
 INSERT INTO pages (dump_id, page_id, crawl_date, status, edition, source, title, published_raw, published_date, article_id) VALUES
     ('d1', 'p1', DATE '2026-02-18', 'ok', 'fr', 'Le Matin', 'Cinq jeunes', '17 - 02 - 2026', DATE '2026-02-17', 'a1'),
@@ -58,6 +59,9 @@ INSERT INTO meta.dump_headlines (dump_id, headline_id, edition, spelling, sighti
     ('d1', 'h1', 'es', 'Titre un', 1), ('d1', 'h4', 'es', 'Title four', 1), ('d1', 'h5', 'en', 'Titre cinq', 1);
 INSERT INTO headline_clusters VALUES ('h1', 'c1'), ('h5', 'c1');
 INSERT INTO headline_translations VALUES ('h1', 'h4', 0.9);
+INSERT INTO meta.changed_dumps VALUES ('d1');
+INSERT INTO meta.changed_articles SELECT article_id FROM articles;
+INSERT INTO meta.changed_headlines SELECT headline_id FROM headlines;
 """
 
 ALL_CHECKS = {(e.asset, e.check) for suite in load_suites() for e in suite.expectations}
@@ -121,7 +125,7 @@ def build_warehouse(path, *statements: str):
     return path
 
 
-def run_checks(warehouse, checks=None, data_docs=False):
+def run_checks(warehouse, checks=None, data_docs=False, all_rows=False):
     """Execute the asset checks (all, or the given (asset, check) pairs) on the warehouse; the
     run's result and its check evaluations by (asset, check). A blocking check is part of the
     publish (its audit), so selecting one runs the publish of the (empty) dumps folder beside
@@ -139,6 +143,7 @@ def run_checks(warehouse, checks=None, data_docs=False):
             "warehouse": WarehouseResource(path=str(warehouse), data_docs=data_docs),
             "dumps": DumpsFolder(path=str(dumps)),
         },
+        run_config={"ops": {CHECKS_OP: {"config": {"all_rows": all_rows}}}},
         raise_on_error=False,
     )
     evaluations = {(e.asset_key.to_user_string(), e.check_name): e for e in result.get_asset_check_evaluations()}
@@ -199,6 +204,25 @@ def test_the_date_floor_is_a_parameter(tmp_path, monkeypatch):
     evaluation = evaluations[("pages", "published_date_after_floor")]
     assert not evaluation.passed
     assert meta(evaluation)["samples"] == ["1995-01-01"]
+
+
+def test_checks_validate_what_the_latest_publish_changed_unless_told_every_row(tmp_path):
+    """Rows the latest publish did not change (meta.changed_*) were validated by the publish
+    that wrote them: a publish's checks leave them out, and all_rows takes them in."""
+    warehouse = build_warehouse(
+        tmp_path / "w.ducklake",
+        "INSERT INTO articles (article_id, edition, source, title, language, sightings) VALUES ('old', 'fr', 'S', 'T', 'de', 1)",
+        "INSERT INTO pages (dump_id, page_id, crawl_date, status) VALUES ('d0', 'p1', DATE '2026-01-01', 'weird')",
+    )
+    checks = [("articles", "language_known"), ("articles", "article_id_unique"), ("pages", "crawl_date_present")]
+    _, evaluations = run_checks(warehouse, checks)
+    assert all(evaluation.passed for evaluation in evaluations.values())
+    assert meta(evaluations[("articles", "language_known")])["element_count"] == 4
+    assert meta(evaluations[("pages", "crawl_date_present")])["element_count"] == 5
+    _, evaluations = run_checks(warehouse, [("articles", "language_known"), ("pages", "crawl_date_present")], all_rows=True)
+    known = evaluations[("articles", "language_known")]
+    assert not known.passed and meta(known)["samples"] == ["de"]
+    assert meta(evaluations[("pages", "crawl_date_present")])["element_count"] == 6
 
 
 def test_the_publish_job_runs_the_checks(tmp_path, pipeline_env):

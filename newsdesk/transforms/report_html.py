@@ -16,7 +16,7 @@ SECTIONS = (
     ("top_sources", "Top sources", "The twenty newspapers with the most distinct articles."),
     ("rejections_by_dump", "Rejected pages per dump", "Pages kept out of the articles, by reason (pages.status)."),
     ("largest_stories", "Largest cross-edition stories", "Stories told in several editions or languages, by ticker sightings."),
-    ("date_problems", "Date problems found by the checks", "Failing rows of each date expectation in the last check run."),
+    ("date_problems", "Date problems in the latest publish", "Failing rows of each date expectation among the pages the latest publish loaded, as its checks found them."),
 )
 
 

@@ -1,14 +1,14 @@
 -- articles: one row per distinct article (same source, title and publication date after NFKC,
--- whitespace and case folding). Recomputes the queued articles (meta.pending_articles) from
+-- whitespace and case folding). Recomputes the changed articles (meta.changed_articles) from
 -- every dump's share (meta.dump_articles); the text comes from the winning page, read from the
--- partition files $winner_files of the dumps that hold the queued articles.
+-- partition files $winner_files of the dumps that hold the changed articles.
 -- The longest body seen wins, so a truncated copy never hides a complete one.
-DELETE FROM articles WHERE article_id IN (SELECT article_id FROM meta.pending_articles);
+DELETE FROM articles WHERE article_id IN (SELECT article_id FROM meta.changed_articles);
 
 INSERT INTO articles BY NAME
 WITH candidate AS (
     SELECT * FROM meta.dump_articles
-    WHERE article_id IN (SELECT article_id FROM meta.pending_articles)
+    WHERE article_id IN (SELECT article_id FROM meta.changed_articles)
 ),
 winner AS (
     SELECT article_id, dump_id, page_id FROM candidate

@@ -1,10 +1,10 @@
--- The queued headlines whose text was never identified, with the edition of the pages that
+-- The changed headlines whose text was never identified, with the edition of the pages that
 -- show them most often as the prior (ties: the first edition by name).
 WITH unknown AS (
     SELECT headline_id, text
     FROM headlines
     ANTI JOIN meta.text_languages AS known ON known.kind = 'headline' AND known.text_md5 = md5(text)
-    WHERE headline_id IN (SELECT headline_id FROM meta.pending_headlines)
+    WHERE headline_id IN (SELECT headline_id FROM meta.changed_headlines)
 ),
 by_edition AS (
     SELECT headline_id, edition, sum(sightings) AS sightings

@@ -1,7 +1,7 @@
 -- headlines: one row per distinct headline (NFKC, whitespace collapse, case folding), with the
--- spelling seen first. Recomputes the queued headlines (meta.pending_headlines) from every
+-- spelling seen first. Recomputes the changed headlines (meta.changed_headlines) from every
 -- dump's share (meta.dump_headlines); languages known from earlier publishes are reused.
-DELETE FROM headlines WHERE headline_id IN (SELECT headline_id FROM meta.pending_headlines);
+DELETE FROM headlines WHERE headline_id IN (SELECT headline_id FROM meta.changed_headlines);
 
 INSERT INTO headlines BY NAME
 WITH seen AS (
@@ -12,7 +12,7 @@ WITH seen AS (
         max(last_seen) AS last_seen,
         sum(sightings) AS sightings
     FROM meta.dump_headlines
-    WHERE headline_id IN (SELECT headline_id FROM meta.pending_headlines)
+    WHERE headline_id IN (SELECT headline_id FROM meta.changed_headlines)
     GROUP BY headline_id
 )
 SELECT

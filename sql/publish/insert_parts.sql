@@ -1,5 +1,5 @@
 -- Load the partition files $part_files: their pages and ticker sightings, and each dump's
--- share of the distinct articles and headlines, which are queued for recomputing.
+-- share of the distinct articles and headlines, which are marked changed for recomputing.
 INSERT INTO pages BY NAME
 SELECT
     dump_id, page_id, crawl_date, status, edition, source, title, published_raw, published_date,
@@ -53,8 +53,8 @@ FROM (
 )
 GROUP BY dump_id, headline_id, edition;
 
-INSERT INTO meta.pending_articles
+INSERT INTO meta.changed_articles
 SELECT DISTINCT article_id FROM meta.dump_articles WHERE dump_id IN (SELECT DISTINCT dump_id FROM read_parquet($part_files::VARCHAR[]));
 
-INSERT INTO meta.pending_headlines
+INSERT INTO meta.changed_headlines
 SELECT DISTINCT headline_id FROM meta.dump_headlines WHERE dump_id IN (SELECT DISTINCT dump_id FROM read_parquet($part_files::VARCHAR[]));

@@ -28,9 +28,12 @@ CREATE TABLE IF NOT EXISTS meta.dump_headlines (
     sightings   BIGINT NOT NULL
 );
 
--- Articles and headlines to recompute, filled and emptied within one publish.
-CREATE TABLE IF NOT EXISTS meta.pending_articles (article_id VARCHAR NOT NULL);
-CREATE TABLE IF NOT EXISTS meta.pending_headlines (headline_id VARCHAR NOT NULL);
+-- What the latest publish changed: the dumps it loaded, and the articles and headlines it
+-- recomputed (those the dumps it loaded or removed show). A publish empties them first; after
+-- its commit they say which rows its snapshot's checks validate (expectations/README.md).
+CREATE TABLE IF NOT EXISTS meta.changed_dumps (dump_id VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS meta.changed_articles (article_id VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS meta.changed_headlines (headline_id VARCHAR NOT NULL);
 
 -- The dumps folder of the last publish: a publish from another folder may not remove dumps
 -- unless told to (newsdesk/removals.py).
