@@ -76,7 +76,7 @@ SELECT p.dump_id, p.page_id, t.position::INTEGER,
 FROM pages AS p, range(1, $ticker + 1) AS t(position);
 
 -- The publish's summary of the sightings per dump, headline and page edition, which the
--- headline_duplicates suite reads.
+-- headline_editions suite reads.
 INSERT INTO meta.dump_headlines BY NAME
 SELECT s.dump_id, s.headline_id, p.edition, min(h.text) AS spelling,
        min(p.crawl_date) AS first_seen, max(p.crawl_date) AS last_seen, count(*) AS sightings
@@ -159,7 +159,7 @@ def _bench(folder: Path, args: argparse.Namespace) -> int:
     suites = load_suites()
     baseline_mb = _rss_mb()
     started = time.perf_counter()
-    runs = run_suites(suites, warehouse.reader, all_suites=suites, data_docs=folder / "data_docs", run_name="bench")
+    runs = run_suites(suites, warehouse.reader, all_suites=suites, data_docs=folder / "data_docs", run_name="bench", all_rows=True)
     total = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
 

@@ -113,6 +113,27 @@ def test_rematerializing_one_dump_replaces_its_rows(pipeline_env, tmp_path):
     assert "turess-es-2026-02-20" not in instance.get_dynamic_partitions("dumps")
 
 
+def test_the_checks_of_a_publish_validate_the_pages_it_loaded(pipeline_env, tmp_path):
+    dumps = tmp_path / "dumps"
+    shutil.copytree(SAMPLE_DUMPS_DIR, dumps)
+    added = dumps / "turess-es-2026-02-20.jsonl"
+    aside = tmp_path / added.name
+    added.rename(aside)
+    warehouse = pipeline_env(dumps)
+    key = dg.AssetCheckKey(dg.AssetKey("pages"), "crawl_date_present")
+
+    def pages_checked() -> int:
+        latest = dg.DagsterInstance.get().event_log_storage.get_latest_asset_check_execution_by_key([key])
+        return latest[key].event.asset_check_evaluation.metadata["element_count"].value
+
+    assert run_here(dumps, warehouse).succeeded
+    with read_warehouse(warehouse) as connection:
+        assert pages_checked() == connection.execute("SELECT count(*) FROM pages").fetchone()[0]
+    aside.rename(added)
+    assert run_here(dumps, warehouse).succeeded
+    assert pages_checked() == 4  # the added dump's pages only
+
+
 def test_a_broken_dump_fails_its_step_and_keeps_the_others(pipeline_env, tmp_path):
     dumps = tmp_path / "dumps"
     shutil.copytree(SAMPLE_DUMPS_DIR, dumps)
