@@ -10,11 +10,13 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+from newsdesk.export import FORMATS as EXPORT_FORMATS
 from newsdesk.maintenance import MaintenancePolicy
 from newsdesk.project import DEFAULT_WAREHOUSE, SAMPLE_DUMPS_DIR, VAR_DIR
 from newsdesk.readers import DEFAULT_MAX_PAGE_BYTES
 
 DAGSTER_HOME = VAR_DIR / "dagster_home"
+TABLE_ROWS = 100  # rows a table shows unless --max-rows says otherwise
 
 
 class CliError(Exception):
@@ -123,8 +125,20 @@ def _parser() -> argparse.ArgumentParser:
         "statements are split as DuckDB splits them.",
     )
     sql.add_argument("query", help='the SQL, e.g. "SELECT edition, count(*) FROM articles GROUP BY 1"')
-    sql.add_argument("--max-rows", type=int, default=100, help="rows to print at most (default: 100)")
-    sql.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    sql.add_argument(
+        "--format",
+        choices=("table", *EXPORT_FORMATS),
+        default="table",
+        help="table (for people, the default), or every row as csv (lists and structs as JSON text), json "
+        "(one object per line) or parquet (needs --out)",
+    )
+    sql.add_argument("--csv", dest="format", action="store_const", const="csv", help="the same as --format csv")
+    sql.add_argument("--out", type=Path, metavar="FILE", help="write the result to FILE instead of the screen")
+    sql.add_argument(
+        "--max-rows",
+        type=_row_count,
+        help=f"rows to write at most (default: {TABLE_ROWS} for a table, every row for the other formats)",
+    )
     sql.add_argument(
         "--allow-files",
         action="store_true",
@@ -197,7 +211,7 @@ def _parser() -> argparse.ArgumentParser:
         parents=[dumps, warehouse],
         help="start the Dagster UI and daemon on 127.0.0.1",
         description="Start the Dagster webserver and daemon (so sensors and schedules tick) on 127.0.0.1, "
-        f"with DAGSTER_HOME in {_shown(DAGSTER_HOME)}. Ctrl-C stops both.",
+        f"with DAGSTER_HOME in {os.environ.get('DAGSTER_HOME') or _shown(DAGSTER_HOME)}. Ctrl-C stops both.",
     )
     ui.add_argument("--port", type=int, default=3000, help="the port (default: 3000)")
     ui.set_defaults(command=_ui)
@@ -260,8 +274,7 @@ def _run(args: argparse.Namespace) -> int:
     from orchestration.runner import RunInterrupted, run_pipeline
     from orchestration.summary import print_summary
 
-    if not args.dumps.is_dir():
-        raise CliError(f"dumps folder not found: {args.dumps}")
+    _check_dumps_folder(args.dumps)
     _configure_environment(args)
     warehouse = _warehouse(args)
     try:
@@ -282,6 +295,25 @@ def _run(args: argparse.Namespace) -> int:
         return 130
     print_summary(outcome)
     return 0 if outcome.succeeded else 1
+
+
+def _check_dumps_folder(dumps: Path) -> None:
+    if dumps.exists() and not dumps.is_dir():
+        raise CliError(
+            f"--dumps takes the folder that holds the dumps, and {dumps} is a file: give {_shown(dumps.parent)}"
+        )
+    if not dumps.is_dir():
+        raise CliError(f"dumps folder not found: {dumps}")
+
+
+def _row_count(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of rows, 1 or more, not {text!r}")
+    return count
 
 
 def _progress_printer():
@@ -310,15 +342,41 @@ def _sql(args: argparse.Namespace) -> int:
             relation = connection.sql(last.query) if last is not None else None
             if relation is None:
                 return 0
-            if args.csv:
-                relation.limit(args.max_rows).pl().write_csv(sys.stdout)
-            else:
-                relation.show(max_rows=args.max_rows, max_width=200)
+            if args.format == "table" and args.out is None:
+                width = shutil.get_terminal_size().columns
+                relation.show(max_rows=args.max_rows or TABLE_ROWS, max_width=width)
+                return 0
+            rows = _write_result(relation, args)
     except WarehouseUnavailable as error:
         raise CliError(str(error)) from error
-    except duckdb.Error as error:
-        raise CliError(f"query failed: {str(error).splitlines()[0]}") from error
+    except duckdb.Error as error:  # all of it: DuckDB's "Did you mean" and "Candidate bindings" lines help
+        raise CliError(f"query failed: {error}") from error
+    if args.out is not None:
+        print(f"{rows:,} rows written to {args.out}", file=sys.stderr)
     return 0
+
+
+def _write_result(relation, args: argparse.Namespace) -> int:
+    from newsdesk.export import write_result
+
+    file_format = "csv" if args.format == "table" else args.format  # a table into a file: CSV
+    if args.out is None:
+        if file_format == "parquet":
+            raise CliError("--format parquet writes a file: give --out FILE")
+        sys.stdout.flush()
+        try:
+            return write_result(relation, file_format, sys.stdout.buffer, args.max_rows)
+        except OSError as error:  # polars reports a closed pipe as a plain OSError
+            if not (isinstance(error, BrokenPipeError) or "Broken pipe" in str(error)):
+                raise
+            # The reader stopped (`| head`): it had what it wanted. Nothing more reaches it.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
+    try:
+        with open(args.out, "wb") as out:
+            return write_result(relation, file_format, out, args.max_rows)
+    except OSError as error:
+        raise CliError(f"cannot write {args.out}: {error.strerror or error}") from error
 
 
 def _snapshots(args: argparse.Namespace) -> int:
@@ -388,13 +446,14 @@ def _report(args: argparse.Namespace) -> int:
     if args.open:
         import webbrowser
 
-        webbrowser.open(path.as_uri())
+        if not webbrowser.open(path.as_uri()):
+            print("newsdesk: no browser to open it with here: open the path above", file=sys.stderr)
+            return 1
     return 0
 
 
 def _ui(args: argparse.Namespace) -> int:
-    if not args.dumps.is_dir():
-        raise CliError(f"dumps folder not found: {args.dumps}")
+    _check_dumps_folder(args.dumps)
     _configure_environment(args)
     dagster = Path(sys.executable).with_name("dagster")
     command = [str(dagster), "dev", "-m", "orchestration.definitions", "-h", "127.0.0.1", "-p", str(args.port)]

@@ -19,9 +19,9 @@ def print_summary(outcome: RunOutcome, out=sys.stdout) -> None:
         _print_dumps(outcome.contents.pages_by_dump, out)
         count = outcome.contents.row_counts
         print(
-            f"\n{count['pages']} pages, {count['articles']} distinct articles, {count['headlines']} distinct "
-            f"headlines ({count['headline_sightings']} ticker sightings, "
-            f"{outcome.contents.clusters} near-duplicate clusters)",
+            f"\n{count['pages']:,} pages, {count['articles']:,} distinct articles, {count['headlines']:,} distinct "
+            f"headlines ({count['headline_sightings']:,} ticker sightings, "
+            f"{outcome.contents.clusters:,} near-duplicate clusters)",
             file=out,
         )
     snapshot = f" (snapshot {outcome.snapshot}: `newsdesk snapshots` lists them)" if outcome.snapshot is not None else ""
@@ -55,5 +55,5 @@ def _print_dumps(rows: list[tuple[str, str, int]], out) -> None:
     print(f"{'dump':<{width}}  {'kept':>7}  {'rejected':>8}  reasons", file=out)
     for dump_id in dumps:
         reasons = sorted(rejected[dump_id].items(), key=lambda item: (-item[1], item[0]))
-        shown = ", ".join(f"{status} {count}" for status, count in reasons)
-        print(f"{dump_id:<{width}}  {kept[dump_id]:>7}  {sum(rejected[dump_id].values()):>8}  {shown}", file=out)
+        shown = ", ".join(f"{status} {count:,}" for status, count in reasons)
+        print(f"{dump_id:<{width}}  {kept[dump_id]:>7,}  {sum(rejected[dump_id].values()):>8,}  {shown}", file=out)

@@ -70,7 +70,7 @@ story AS (
         list(DISTINCT language ORDER BY language) AS languages,
         min(first_seen) AS first_seen,
         max(last_seen) AS last_seen,
-        sum(sightings) AS sightings,
+        sum(sightings)::BIGINT AS sightings,  -- a count: BIGINT, not the HUGEINT of a sum
         list(text ORDER BY sightings DESC, text)[1:3] AS sample_texts
     FROM member
     GROUP BY story_id

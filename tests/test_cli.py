@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from newsdesk.project import SAMPLE_DUMPS_DIR
 from tests.builders import write_jsonl_dump, written_warehouse
 
 NEWSDESK = Path(sys.executable).with_name("newsdesk")
@@ -40,6 +41,8 @@ def test_run_prints_per_dump_counts_and_totals_then_sql_reads_them(tmp_path, env
     [
         (("run", "--dumps", "/nonexistent/dumps"), "newsdesk: dumps folder not found: /nonexistent/dumps"),
         (("sql", "SELECT 1", "--warehouse", "/nonexistent/w.ducklake"), "newsdesk: no warehouse at /nonexistent/w.ducklake"),
+        (("run", "--dumps", str(SAMPLE_DUMPS_DIR / "turess-es-2026-02-20.jsonl")),
+         f"newsdesk: --dumps takes the folder that holds the dumps, and {SAMPLE_DUMPS_DIR}/turess-es-2026-02-20.jsonl is a file"),
     ],
 )
 def test_user_errors_are_one_clear_line(args, message, env):
@@ -56,12 +59,57 @@ def test_a_corrupt_warehouse_is_reported_and_left_alone(tmp_path, env):
     assert warehouse.read_bytes() == b"not a duckdb file"
 
 
-def test_a_bad_query_is_one_line(tmp_path, env):
+def test_a_bad_query_keeps_duckdbs_help(tmp_path, env):
     warehouse = tmp_path / "w.ducklake"
     with written_warehouse(warehouse):
         pass
     result = newsdesk("sql", "SELEC nonsense", "--warehouse", str(warehouse), env=env)
     assert result.returncode == 2 and result.stderr.startswith("newsdesk: query failed:")
+    result = newsdesk("sql", "SELECT * FROM article", "--warehouse", str(warehouse), env=env)
+    assert result.returncode == 2 and 'Did you mean "articles"' in result.stderr and "Traceback" not in result.stderr
+    result = newsdesk("sql", "SELECT p.nothing FROM pages AS p", "--warehouse", str(warehouse), env=env)
+    assert "Candidate bindings" in result.stderr and "encoding" in result.stderr
+
+
+@pytest.fixture
+def rows_warehouse(tmp_path):
+    """A warehouse whose pages table holds 250 rows: more than a table shows."""
+    warehouse = tmp_path / "w.ducklake"
+    with written_warehouse(warehouse) as connection:
+        connection.execute(
+            "INSERT INTO pages (dump_id, page_id, status) SELECT 'd', 'p' || i, 'ok' FROM range(250) AS r(i)"
+        )
+    return warehouse
+
+
+def test_machine_readable_output_has_every_row_and_nested_values_as_json(rows_warehouse, tmp_path, env):
+    where = ("--warehouse", str(rows_warehouse))
+    csv = newsdesk("sql", "SELECT page_id FROM pages", "--csv", *where, env=env)
+    assert csv.returncode == 0 and len(csv.stdout.splitlines()) == 251
+    limited = newsdesk("sql", "SELECT page_id FROM pages", "--format", "csv", "--max-rows", "7", *where, env=env)
+    assert len(limited.stdout.splitlines()) == 8
+    nested = "SELECT [1, 2] AS numbers, {'a': 'x'} AS record, sum(42) AS total"
+    csv = newsdesk("sql", nested, "--format", "csv", *where, env=env)
+    assert csv.returncode == 0, csv.stderr
+    assert csv.stdout.splitlines() == ["numbers,record,total", '"[1,2]","{""a"":""x""}",42']
+    json_lines = newsdesk("sql", "SELECT page_id FROM pages", "--format", "json", *where, env=env)
+    assert len(json_lines.stdout.splitlines()) == 250 and json_lines.stdout.startswith('{"page_id":')
+    out = tmp_path / "result.parquet"
+    written = newsdesk("sql", nested, "--format", "parquet", "--out", str(out), *where, env=env)
+    assert written.returncode == 0 and "1 rows written to" in written.stderr
+    import pyarrow.parquet
+
+    assert str(pyarrow.parquet.read_schema(out).field("total").type) == "int64"  # not a double
+    refused = newsdesk("sql", nested, "--format", "parquet", *where, env=env)
+    assert refused.returncode == 2 and "give --out FILE" in refused.stderr
+
+
+def test_a_table_shows_its_first_rows_and_bad_row_counts_are_refused(rows_warehouse, env):
+    where = ("--warehouse", str(rows_warehouse))
+    table = newsdesk("sql", "SELECT page_id FROM pages", *where, env=env)
+    assert table.returncode == 0 and "250 rows" in table.stdout and "100 shown" in table.stdout
+    refused = newsdesk("sql", "SELECT 1", "--max-rows", "-1", *where, env=env)
+    assert refused.returncode == 2 and "1 or more" in refused.stderr and "Traceback" not in refused.stderr
 
 
 @pytest.mark.slow
