@@ -21,7 +21,7 @@ import yaml
 from newsdesk.project import EXPECTATIONS_DIR
 
 SEVERITIES = ("critical", "warning", "info")  # GX's own levels; critical = broken structure
-# The parameter every run binds: true when the checks validate every row, false (a publish's
+# The parameter every run sets: true when the checks validate every row, false (a publish's
 # checks) when they validate only what the latest publish changed (meta.changed_*).
 ALL_ROWS = "all_rows"
 _CHECK_NAME = re.compile(r"^[A-Za-z0-9_]+$")

@@ -1,15 +1,16 @@
 """Builders of test pages, records and warehouses, shaped like the real ones."""
 
 from contextlib import contextmanager
+from pathlib import Path
 
 import polars as pl
 
 from newsdesk.readers import DEFAULT_MAX_PAGE_BYTES, RECORD_SCHEMA
-from newsdesk.project import PROJECT_ROOT
 from newsdesk.transforms.editions import load_editions
 
-REAL_PAGE = PROJECT_ROOT / "samples" / "real" / "000_944c1d705c4b9ef0.txt"
-TRUTH_FILE = PROJECT_ROOT / "samples" / "truth.jsonl"
+REPOSITORY = Path(__file__).resolve().parents[1]  # the checkout the tests run in
+REAL_PAGE = REPOSITORY / "samples" / "real" / "000_944c1d705c4b9ef0.txt"
+TRUTH_FILE = REPOSITORY / "samples" / "truth.jsonl"
 NBSP4 = "\u00a0" * 4
 
 PUBLICATION = {
@@ -152,7 +153,7 @@ def parse_in_a_fresh_process(dumps_folder, target) -> dict:
 
     result = subprocess.run(
         [sys.executable, "-c", _PARSE_AND_REPORT, str(dumps_folder), str(target)],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, check=True,
+        cwd=REPOSITORY, capture_output=True, text=True, check=True,
     )
     return json.loads(result.stdout.splitlines()[-1])
 

@@ -19,16 +19,16 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from newsdesk.project import PROJECT_ROOT, SAMPLE_DUMPS_DIR
+from newsdesk.project import SAMPLE_DUMPS_DIR
 from newsdesk.publish import CONTRACT_TABLES
 from newsdesk.readers import discover_dumps
 from newsdesk.warehouse import Warehouse
-from tests.builders import write_jsonl_dump
+from tests.builders import REPOSITORY, write_jsonl_dump
 from tests.servers import dask_cluster, free_port, postgres
 
 pytestmark = pytest.mark.slow
 
-NEWSDESK = PROJECT_ROOT / ".venv" / "bin" / "newsdesk"
+NEWSDESK = REPOSITORY / ".venv" / "bin" / "newsdesk"
 LARGE_DUMP = "turess-fr-2026-03-01"  # long enough to be killed in the middle of
 
 
@@ -68,7 +68,7 @@ def test_the_cluster_builds_the_embedded_warehouse_and_survives_a_dead_worker(tm
         server.createdb("lake")
         home = tmp_path / "cluster-home"
         home.mkdir()
-        shutil.copyfile(PROJECT_ROOT / "deploy" / "dagster.yaml", home / "dagster.yaml")
+        shutil.copyfile(REPOSITORY / "deploy" / "dagster.yaml", home / "dagster.yaml")
         monkeypatch.setenv("NEWSDESK_DAGSTER_POSTGRES_URL", server.url("dagster"))  # deploy/dagster.yaml reads it
         env = {**os.environ, "DAGSTER_HOME": str(home)}
         with dask_cluster(tmp_path / "dask", workers=2, env=env) as cluster:

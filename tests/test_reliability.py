@@ -12,8 +12,7 @@ import dagster as dg
 import pytest
 
 from assets.resources import settings_environment
-from newsdesk.project import PROJECT_ROOT
-from tests.builders import copy_warehouse, make_page, read_warehouse, write_jsonl_dump
+from tests.builders import REPOSITORY, copy_warehouse, make_page, read_warehouse, write_jsonl_dump
 
 pytestmark = pytest.mark.slow  # end to end: real runs of the whole pipeline
 
@@ -190,7 +189,7 @@ def test_a_reader_holding_the_warehouse_does_not_fail_a_run_nor_see_half_a_publi
     stop = tmp_path / "stop-reading"
     reader = subprocess.Popen(
         [sys.executable, "-c", READER, str(warehouse), mode, str(stop), reading],
-        stdout=subprocess.PIPE, text=True, cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE, text=True, cwd=REPOSITORY,
     )
     assert reader.stdout.readline().strip() == "open"
     switch_dumps(corpus, dumps, "after")
@@ -225,7 +224,7 @@ def test_a_foreign_writer_killed_does_not_wedge_the_warehouse(corpus, tmp_path, 
     dumps, warehouse, home = warehouse_in_state(corpus, tmp_path, "before")
     writer = subprocess.Popen(
         [sys.executable, "-c", FOREIGN_WRITER, str(warehouse), foreign.split()[0]],
-        stdout=subprocess.PIPE, text=True, cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE, text=True, cwd=REPOSITORY,
     )
     assert writer.stdout.readline().strip() == "written"
     writer.kill()  # a user's session dies with its write open, or after committing it
