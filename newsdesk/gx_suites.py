@@ -178,15 +178,22 @@ def _gx_context(suites: list[Suite], data_docs: Path | None):
         progress_bars=ProgressBarsConfig(globally=False),
     )
     if data_docs is not None:
+        # No .ge_store_backend_id file: an identity for GX Cloud that nothing here reads, and
+        # a file a full disk could leave half-written.
         config.stores[config.validation_results_store_name]["store_backend"] = {
             "class_name": "TupleFilesystemStoreBackend",
             "base_directory": str(data_docs / "results"),
+            "suppress_store_backend_id": True,
         }
         config.data_docs_sites = {
             _DOCS_SITE: {
                 "class_name": "SiteBuilder",
                 "show_how_to_buttons": False,
-                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(data_docs)},
+                "store_backend": {
+                    "class_name": "TupleFilesystemStoreBackend",
+                    "base_directory": str(data_docs),
+                    "suppress_store_backend_id": True,
+                },
                 "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
             }
         }

@@ -12,10 +12,9 @@ from pathlib import Path
 
 from newsdesk.export import FORMATS as EXPORT_FORMATS
 from newsdesk.maintenance import MaintenancePolicy
-from newsdesk.project import DEFAULT_WAREHOUSE, SAMPLE_DUMPS_DIR, VAR_DIR
+from newsdesk.project import DEFAULT_WAREHOUSE, SAMPLE_DUMPS_DIR
 from newsdesk.readers import DEFAULT_MAX_PAGE_BYTES
 
-DAGSTER_HOME = VAR_DIR / "dagster_home"
 TABLE_ROWS = 100  # rows a table shows unless --max-rows says otherwise
 
 
@@ -211,7 +210,8 @@ def _parser() -> argparse.ArgumentParser:
         parents=[dumps, warehouse],
         help="start the Dagster UI and daemon on 127.0.0.1",
         description="Start the Dagster webserver and daemon (so sensors and schedules tick) on 127.0.0.1, "
-        f"with DAGSTER_HOME in {os.environ.get('DAGSTER_HOME') or _shown(DAGSTER_HOME)}. Ctrl-C stops both.",
+        f"with the Dagster instance in {os.environ.get('DAGSTER_HOME') or 'the folder WAREHOUSE.dagster beside the warehouse'}"
+        " (DAGSTER_HOME). Ctrl-C stops both.",
     )
     ui.add_argument("--port", type=int, default=3000, help="the port (default: 3000)")
     ui.set_defaults(command=_ui)
@@ -251,6 +251,12 @@ def _snapshot_id(text: str) -> int:
     return value
 
 
+def dagster_home(warehouse: Path) -> Path:
+    """The Dagster instance of a warehouse, unless DAGSTER_HOME names one: beside it, as its
+    data files and partition files are (var/warehouse.dagster/ for var/warehouse.ducklake)."""
+    return warehouse.expanduser().resolve().with_suffix(".dagster")
+
+
 def _configure_environment(args: argparse.Namespace) -> None:
     """The Dagster definitions read their settings from the environment, in this process
     and in every process Dagster starts."""
@@ -259,7 +265,9 @@ def _configure_environment(args: argparse.Namespace) -> None:
     os.environ.update(
         settings_environment(args.dumps, args.warehouse, args.max_page_bytes, args.catalog, args.data_path)
     )
-    os.environ.setdefault("DAGSTER_HOME", str(DAGSTER_HOME))
+    # One instance per warehouse: its runs, partitions and last parses describe that warehouse
+    # only (a shared one made a new warehouse report removing dumps it never had).
+    os.environ.setdefault("DAGSTER_HOME", str(dagster_home(args.warehouse)))
     home = Path(os.environ["DAGSTER_HOME"])
     home.mkdir(parents=True, exist_ok=True)
     if not (home / "dagster.yaml").exists():

@@ -95,34 +95,31 @@ def run_pipeline(
     outcome = RunOutcome(
         warehouse=warehouse.file, dumps=[dump.dump_id for dump in listing.dumps], skipped=listing.skipped
     )
-    known = set(instance.get_dynamic_partitions(DUMPS_PARTITIONS))
-    parses = last_parses(instance, outcome.dumps)
-    work = plan_dumps_work(
-        listing.dumps,
-        known,
-        {dump_id: parse.signature for dump_id, parse in parses.items()},
-        lambda dump_id: part_file_is_current(warehouse.part_path(dump_id)),
-    )
-    if work.new:
-        instance.add_dynamic_partitions(DUMPS_PARTITIONS, work.new)
-    for dump_id in work.removed:
-        instance.delete_dynamic_partition(DUMPS_PARTITIONS, dump_id)
-    outcome.unchanged, outcome.removed = work.up_to_date, work.removed
-
-    to_parse = list(work.to_parse)
-    parallel = max(1, min(workers, len(to_parse)))
-    # The parallel runs share the cores: each parses as many batches at once as it has cores.
-    threads = max(1, (os.cpu_count() or 1) // parallel)
-    parse_config = {**_QUIET_CONSOLE, "ops": {PARSED_DUMP.to_python_identifier(): {"config": {"threads": threads}}}}
     instance_ref = instance.get_ref()
-    # The publish runs here, once the parse runs are done; meanwhile this process, which only
-    # waits for them, imports what the publish's checks need.
-    warm_up = threading.Thread(target=_import_publish_libraries, name="newsdesk-warm-up", daemon=True)
-    warm_up.start()
     tags = {_LAUNCHED_BY: uuid.uuid4().hex}
     try:
-        if to_parse:
-            _parse(to_parse, parallel, instance_ref, parse_config, tags, warehouse, outcome, progress)
+        # A run worker starts now and imports the definitions while the dumps are planned (a
+        # stat of every file of a folder dump): a second or two each, on two cores.
+        with _run_workers(workers) as workers_pool:
+            known = set(instance.get_dynamic_partitions(DUMPS_PARTITIONS))
+            parses = last_parses(instance, outcome.dumps)
+            work = plan_dumps_work(
+                listing.dumps,
+                known,
+                {dump_id: parse.signature for dump_id, parse in parses.items()},
+                lambda dump_id: part_file_is_current(warehouse.part_path(dump_id)),
+            )
+            if work.new:
+                instance.add_dynamic_partitions(DUMPS_PARTITIONS, work.new)
+            for dump_id in work.removed:
+                instance.delete_dynamic_partition(DUMPS_PARTITIONS, dump_id)
+            outcome.unchanged, outcome.removed = work.up_to_date, work.removed
+            # The publish runs here, once the parse runs are done; meanwhile this process, which
+            # only waits for them, imports what the publish's checks need.
+            warm_up = threading.Thread(target=_import_publish_libraries, name="newsdesk-warm-up", daemon=True)
+            warm_up.start()
+            if work.to_parse:
+                _parse(list(work.to_parse), workers, workers_pool, instance_ref, tags, warehouse, outcome, progress)
     except KeyboardInterrupt:
         # The runs whose workers were stopped would otherwise show as started for ever.
         for run in instance.get_runs(filters=dg.RunsFilter(tags=tags, statuses=[dg.DagsterRunStatus.STARTED])):
@@ -176,12 +173,15 @@ class MaintenanceFailed(Exception):
 
 
 def _parse(
-    to_parse: list[str], parallel: int, instance_ref: InstanceRef, parse_config: dict, tags: dict[str, str],
-    warehouse: Warehouse, outcome: RunOutcome, progress: Callable[[str], None] | None,
+    to_parse: list[str], workers: int, workers_pool: ProcessPoolExecutor, instance_ref: InstanceRef,
+    tags: dict[str, str], warehouse: Warehouse, outcome: RunOutcome, progress: Callable[[str], None] | None,
 ) -> None:
     """Run the parse run of each dump on the run workers, recording failures in the outcome."""
+    # The parallel runs share the cores: each parses as many batches at once as it has cores.
+    threads = max(1, (os.cpu_count() or 1) // min(workers, len(to_parse)))
+    parse_config = {**_QUIET_CONSOLE, "ops": {PARSED_DUMP.to_python_identifier(): {"config": {"threads": threads}}}}
     pages = done = 0
-    with _ctrl_c_as_event() as interrupted, _run_workers(parallel) as workers_pool:
+    with _ctrl_c_as_event() as interrupted:
         launched = {
             workers_pool.submit(_execute, instance_ref, INGEST_JOB, parse_config, {"dagster/partition": d, **tags}): d
             for d in to_parse
@@ -242,31 +242,38 @@ class RunResult:
 
 @contextmanager
 def _run_workers(count: int) -> Iterator[ProcessPoolExecutor]:
-    """Processes that execute runs, as the daemon's run launcher starts one per run, each
-    kept for several runs, started at once. Spawned, not forked:
-    polars' and DuckDB's threads do not survive a fork, and a spawned process loads the
-    definitions with this process's settings. A worker dies with the process that started it
-    (Linux), so a killed `newsdesk run` leaves no worker parsing on; an interrupted one (Ctrl-C)
-    starts none of the runs still queued."""
+    """Up to `count` processes that execute runs, as the daemon's run launcher starts one per
+    run, each kept for several runs. The first starts at once; the others start with the runs
+    that need them. Spawned, not forked: polars' and DuckDB's threads do not survive a fork, and
+    a spawned process loads the definitions with this process's settings. A worker dies with
+    the process that started it (Linux), so a killed `newsdesk run` leaves no worker parsing
+    on; an interrupted one (Ctrl-C) starts none of the runs still queued. Workers that ran
+    nothing are stopped, not waited for (the first may still be importing)."""
     context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(
         max_workers=count, mp_context=context, initializer=_start_worker, initargs=(os.getpid(),)
     )
+    started = pool.submit(int)  # a worker starts with its first task
     try:
-        for _ in range(count):
-            pool.submit(int)  # a worker starts with its first task
         yield pool
     except KeyboardInterrupt:
         # Workers are in a process group of their own, out of Ctrl-C's reach: they are stopped
         # here. A partition file is whole or absent, whenever its writer stops.
-        for worker in multiprocessing.active_children():
-            worker.kill()
-        pool.shutdown(wait=True, cancel_futures=True)
+        _stop_workers(pool)
         raise
     except BaseException:
         pool.shutdown(wait=True, cancel_futures=True)
         raise
-    pool.shutdown(wait=True)
+    if started.done():
+        pool.shutdown(wait=True)
+    else:
+        _stop_workers(pool)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    for worker in multiprocessing.active_children():
+        worker.kill()
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _start_worker(parent: int) -> None:

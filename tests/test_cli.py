@@ -36,6 +36,21 @@ def test_run_prints_per_dump_counts_and_totals_then_sql_reads_them(tmp_path, env
     assert query.stdout.split() == ["n", "30"]
 
 
+@pytest.mark.slow
+def test_each_warehouse_has_its_own_dagster_instance(tmp_path):
+    """Without DAGSTER_HOME, a new warehouse built from an empty folder knows nothing of the
+    dumps another warehouse was built from: nothing to remove, no partitions of theirs."""
+    env = {name: value for name, value in os.environ.items() if name != "DAGSTER_HOME"}
+    first = newsdesk("run", "--warehouse", str(tmp_path / "first.ducklake"), env=env)
+    assert first.returncode == 0, first.stderr
+    assert (tmp_path / "first.dagster" / "dagster.yaml").is_file()
+    (tmp_path / "empty").mkdir()
+    second = newsdesk("run", "--dumps", str(tmp_path / "empty"), "--warehouse", str(tmp_path / "second.ducklake"), env=env)
+    assert second.returncode == 0, second.stderr
+    assert "removed" not in second.stdout and "no pages" in second.stdout
+    assert (tmp_path / "second.dagster").is_dir()
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
