@@ -43,7 +43,7 @@ def _date_problems(instance: dg.DagsterInstance) -> pl.DataFrame:
     kinds={"plotly", "html"},
     automation_condition=publish_after_dumps_change,
     description=(
-        "The corpus report: one self-contained HTML page (it renders offline) with articles per "
+        "The corpus report: one HTML page (it renders offline, with the plotly.js file beside it) with articles per "
         "month by edition and by site, the language mix per edition, top sources, rejections per "
         "dump, the largest cross-edition stories and the date problems the latest publish's checks found. "
         "`newsdesk report` prints where it is."

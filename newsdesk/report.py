@@ -1,5 +1,5 @@
 """The corpus report of a warehouse: its report queries (sql/report/) run, drawn, and
-written next to the warehouse as one self-contained HTML page."""
+written next to the warehouse as one HTML page, with the plotly.js it loads beside it."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import polars as pl
 from newsdesk.files import durable_write
 from newsdesk.project import SQL_DIR
 from newsdesk.snapshots import current_snapshot
-from newsdesk.transforms.report_html import SECTIONS, build_report_html
+from newsdesk.transforms.report_html import SECTIONS, build_report_html, plotly_script_name
 from newsdesk.warehouse import Warehouse
 
 
@@ -30,6 +30,12 @@ def write_corpus_report(warehouse: Warehouse, date_problems: pl.DataFrame) -> tu
     page = build_report_html(
         frames, "newsdesk corpus report", f"Warehouse {warehouse.file}, snapshot {snapshot}, built {generated}."
     )
+    script = warehouse.report_path.with_name(plotly_script_name())
+    if not script.exists():  # one copy for every report of the folder
+        from plotly.offline import get_plotlyjs
+
+        with durable_write(script) as temporary:
+            temporary.write_text(get_plotlyjs(), encoding="utf-8")
     with durable_write(warehouse.report_path) as temporary:
         temporary.write_text(page, encoding="utf-8")
     sections = [section for section, frame in frames.items() if frame.height]

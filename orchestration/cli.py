@@ -324,10 +324,25 @@ def _row_count(text: str) -> int:
     return count
 
 
+PLAIN_PROGRESS_SECONDS = 5.0  # at most one progress line this often when stderr is a log, not a terminal
+
+
 def _progress_printer():
-    if not sys.stderr.isatty():
-        return None
-    return lambda message: print(f"\r\033[K{message}", end="", file=sys.stderr, flush=True)
+    """On a terminal, one line rewritten in place. Elsewhere (cron, CI, a log file) plain
+    timestamped lines: the first, then at most one every few seconds, and each change of phase."""
+    if sys.stderr.isatty():
+        return lambda message: print(f"\r\033[K{message}", end="", file=sys.stderr, flush=True)
+    import time
+
+    last = {"printed": float("-inf"), "phase": None}
+
+    def plain(message: str) -> None:
+        now, phase = time.monotonic(), message.lstrip("[0123456789/] ").split(" ", 1)[0]  # "[3/40] parsed ..."
+        if message and (now - last["printed"] >= PLAIN_PROGRESS_SECONDS or phase != last["phase"]):
+            print(f"{time.strftime('%H:%M:%S')} {message}", file=sys.stderr, flush=True)
+            last.update(printed=now, phase=phase)
+
+    return plain
 
 
 def _sql(args: argparse.Namespace) -> int:

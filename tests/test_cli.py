@@ -1,6 +1,7 @@
 """The `newsdesk` command as a user runs it: a real subprocess from .venv/bin."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -30,6 +31,9 @@ def test_run_prints_per_dump_counts_and_totals_then_sql_reads_them(tmp_path, env
     assert "maghress-fr-2026-02-18" in run.stdout and "binary 1, empty 1, no_publication_line 1" in run.stdout
     assert "38 pages, 29 distinct articles" in run.stdout
     assert "Traceback" not in run.stderr
+    # Not a terminal: plain timestamped progress lines, the parsing and the publish among them.
+    assert re.search(r"^\d\d:\d\d:\d\d \[\d+/7\] parsed ", run.stderr, re.M), run.stderr
+    assert re.search(r"^\d\d:\d\d:\d\d publishing the warehouse$", run.stderr, re.M), run.stderr
 
     query = newsdesk("sql", "SELECT count(*) AS n FROM pages WHERE status = 'ok'", "--warehouse", str(warehouse), "--csv")
     assert query.returncode == 0, query.stderr

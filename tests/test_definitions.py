@@ -75,3 +75,15 @@ def test_parsed_dump_called_directly_writes_its_partition_file(tmp_path):
 
 if __name__ == "__main__":
     GRAPH_SNAPSHOT.write_text(json.dumps(asset_graph(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def test_dg_loads_the_project():
+    """Dagster's `dg` finds the project ([tool.dg] in pyproject.toml) and loads its definitions."""
+    repository = Path(__file__).resolve().parents[1]
+    env = {"PATH": str(Path(sys.executable).parent), "HOME": str(Path.home()), "VIRTUAL_ENV": sys.prefix}
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("dg")), "check", "defs"],
+        cwd=repository, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "All definitions loaded successfully" in result.stdout + result.stderr

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from newsdesk.project import SQL_DIR
-from newsdesk.transforms.report_html import SECTIONS
+from newsdesk.transforms.report_html import SECTIONS, colour
 from tests.builders import read_warehouse
 
 pytestmark = pytest.mark.slow  # end to end: real runs of the whole pipeline
@@ -18,8 +18,21 @@ def test_the_report_has_every_chart_and_needs_no_network(built_samples):
     for section, title, _ in SECTIONS:
         block = page.split(f"<section id='{section}'>", 1)[1].split("</section>", 1)[0]
         assert title in block and "plotly-graph-div" in block, section
-    assert not re.search(r"<script[^>]+src=", page)  # plotly.js is inline, nothing is fetched
+    # One script, a file beside the report, nothing from the network.
+    [script] = re.findall(r"<script[^>]+src='([^']+)'", page)
+    assert "/" not in script and (built_samples["report"].parent / script).stat().st_size > 1_000_000
     assert "cdn." not in page.split("<body>", 1)[1]
+
+
+def test_a_name_has_one_colour_on_every_chart_and_counts_are_whole_numbers(built_samples):
+    page = built_samples["report"].read_text(encoding="utf-8")
+    by_edition = page.split("<section id='articles_per_month_by_edition'>", 1)[1].split("</section>", 1)[0]
+    by_language = page.split("<section id='language_mix_by_edition'>", 1)[1].split("</section>", 1)[0]
+    french = colour("fr")
+    assert re.search(rf'"marker":\{{"color":"{french}"\}},"name":"fr"', by_edition)
+    assert re.search(rf'"marker":\{{"color":"{french}"\}},"name":"fr"', by_language)
+    assert len({colour(name) for name in ("fr", "es", "ar", "en", "und")}) == 5
+    assert '"dtick":1' in by_language and '"tickformat":",d"' in by_language
 
 
 def test_every_view_has_a_comment():
