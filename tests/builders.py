@@ -1,5 +1,6 @@
 """Builders of test pages, records and warehouses, shaped like the real ones."""
 
+import re
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -11,6 +12,14 @@ from newsdesk.transforms.editions import load_editions
 REPOSITORY = Path(__file__).resolve().parents[1]  # the checkout the tests run in
 REAL_PAGE = REPOSITORY / "samples" / "real" / "000_944c1d705c4b9ef0.txt"
 TRUTH_FILE = REPOSITORY / "samples" / "truth.jsonl"
+
+
+def messages(stderr: str) -> list[str]:
+    """The lines of a command's stderr that are not its timestamped progress lines (printed
+    when stderr is not a terminal)."""
+    return [line for line in stderr.strip().splitlines() if not re.match(r"\d\d:\d\d:\d\d ", line)]
+
+
 NBSP4 = "\u00a0" * 4
 
 PUBLICATION = {

@@ -12,7 +12,7 @@ import dagster as dg
 import pytest
 
 from assets.resources import settings_environment
-from tests.builders import REPOSITORY, copy_warehouse, make_page, read_warehouse, write_jsonl_dump
+from tests.builders import REPOSITORY, copy_warehouse, make_page, messages, read_warehouse, write_jsonl_dump
 
 pytestmark = pytest.mark.slow  # end to end: real runs of the whole pipeline
 
@@ -150,7 +150,7 @@ def test_ctrl_c_stops_the_run_with_one_line_and_publishes_all_or_nothing(corpus,
     os.killpg(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground group
     out, err = process.communicate(timeout=300)
     assert process.returncode == 130, out + err
-    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert "Traceback" not in err and len(messages(err)) == 1, err
     assert processes_left(process.pid) == []
     state = snapshot(warehouse)
     assert state in (expected["before"], expected["after"])
