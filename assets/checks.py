@@ -29,7 +29,7 @@ import pydantic
 
 from assets.keys import CHECKS_OP
 from assets.resources import WarehouseResource
-from newsdesk.gx_suites import DataDocsError, ExpectationOutcome, SuiteRun, run_suites
+from newsdesk.gx_suites import DataDocsError, ExpectationOutcome, SuiteRun, failed_outcomes, run_suites
 from newsdesk.suites import Suite, SuiteExpectation, load_suites, suite_parts
 
 if TYPE_CHECKING:
@@ -116,7 +116,7 @@ class AuditFailed(Exception):
     """Blocking checks failed on the publish's transaction, which therefore did not commit."""
 
     def __init__(self, runs: list[SuiteRun]):
-        failed = [o.expectation for run in runs for o in run.outcomes if not o.passed]
+        failed = [outcome.expectation for outcome in failed_outcomes(runs)]
         super().__init__(
             f"{len(failed)} blocking check{'s' if len(failed) > 1 else ''} failed, so nothing was published: "
             + ", ".join(f"{e.asset}: {e.check}" for e in failed)
@@ -134,7 +134,7 @@ def audit_publish(
         runs = _validate(AUDIT_SUITES, connection, warehouse, run_name, site_when_passing=False)
     except DataDocsError as error:  # the checks after the commit write the site again, and report it
         runs = error.runs
-    if any(not outcome.passed for run in runs for outcome in run.outcomes):
+    if failed_outcomes(runs):
         raise AuditFailed(runs)
     return runs
 

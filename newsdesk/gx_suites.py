@@ -112,12 +112,15 @@ def run_suites(
                 pending = fetcher.submit(_fetch, suites[index + 1], connect, all_rows)
             runs.append(_validated(suite, batch, definitions[suite.name], run_id))
             del batch
-    failed = any(not outcome.passed for run in runs for outcome in run.outcomes)
-    if data_docs is not None and (site_when_passing or failed):
+    if data_docs is not None and (site_when_passing or failed_outcomes(runs)):
         failure = _build_data_docs(context, data_docs, run_id)
         if failure:
             raise DataDocsError(f"Data Docs could not be written to {data_docs}: {failure}", runs)
     return runs
+
+
+def failed_outcomes(runs: Iterable[SuiteRun]) -> list[ExpectationOutcome]:
+    return [outcome for run in runs for outcome in run.outcomes if not outcome.passed]
 
 
 @dataclass

@@ -251,7 +251,7 @@ def _snapshot_id(text: str) -> int:
     return value
 
 
-def dagster_home(warehouse: Path) -> Path:
+def _dagster_home(warehouse: Path) -> Path:
     """The Dagster instance of a warehouse, unless DAGSTER_HOME names one: beside it, as its
     data files and partition files are (var/warehouse.dagster/ for var/warehouse.ducklake)."""
     return warehouse.expanduser().resolve().with_suffix(".dagster")
@@ -267,7 +267,7 @@ def _configure_environment(args: argparse.Namespace) -> None:
     )
     # One instance per warehouse: its runs, partitions and last parses describe that warehouse
     # only (a shared one made a new warehouse report removing dumps it never had).
-    os.environ.setdefault("DAGSTER_HOME", str(dagster_home(args.warehouse)))
+    os.environ.setdefault("DAGSTER_HOME", str(_dagster_home(args.warehouse)))
     home = Path(os.environ["DAGSTER_HOME"])
     home.mkdir(parents=True, exist_ok=True)
     if not (home / "dagster.yaml").exists():
