@@ -9,9 +9,11 @@ Severity comes from the suite:
   keep the previous snapshot, and the run fails with the checks' counts and samples;
 - `warning` and `info` (data-quality rates) are WARN, and run in one op right after the
   commit: Great Expectations is imported once per run (it takes seconds, so only inside the
-  ops: the UI re-imports this module on every reload), each suite reads its batch once, and
-  Data Docs (next to the warehouse) are rebuilt with the run's results. The op can run any
-  subset of its checks that the UI selects.
+  ops: the UI re-imports this module on every reload), and each suite reads its batch once.
+  The op can run any subset of its checks that the UI selects.
+
+Both record their results on the warehouse's checks page (newsdesk.checks_page), which each
+check's result links to.
 
 A publish's checks validate what it changed (meta.changed_*): the pages of the dumps it
 loaded, and the articles and headlines those dumps, or the dumps it removed, show. So a
@@ -21,7 +23,6 @@ batch. The first build changes, so checks, every row; `all_rows` checks every ro
 
 import contextlib
 from collections.abc import Collection, Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import dagster as dg
@@ -29,7 +30,8 @@ import pydantic
 
 from assets.keys import CHECKS_OP
 from assets.resources import WarehouseResource
-from newsdesk.gx_suites import DataDocsError, ExpectationOutcome, SuiteRun, failed_outcomes, run_suites
+from newsdesk.checks_page import check_anchor, record_check_results
+from newsdesk.gx_suites import ExpectationOutcome, SuiteRun, failed_outcomes, outcome_summary, run_suites
 from newsdesk.suites import Suite, SuiteExpectation, load_suites, suite_parts
 
 if TYPE_CHECKING:
@@ -47,12 +49,12 @@ def _spec(suite: Suite, expectation: SuiteExpectation) -> dg.AssetCheckSpec:
         # Blocking in Dagster's sense: what depends on the table (the corpus report, which shows
         # the date checks' counts) waits for the check; only an ERROR failure stops it.
         blocking=True,
-        description=f"{expectation.description} (suite {suite.path.name}, {expectation.type}, {expectation.severity})",
-        metadata={"suite": suite.name, "expectation": expectation.type, "severity": expectation.severity},
+        description=f"{expectation.description} ({expectation.level}; suite {suite.path.name}, {expectation.type})",
+        metadata={"suite": suite.name, "expectation": expectation.type, "level": expectation.level},
     )
 
 
-def _result(outcome: ExpectationOutcome, suite: Suite, data_docs_index: Path | None) -> dg.AssetCheckResult:
+def _result(outcome: ExpectationOutcome, suite: Suite, warehouse: WarehouseResource | None) -> dg.AssetCheckResult:
     expectation = outcome.expectation
     metadata: dict[str, object] = {
         "suite": suite.name,
@@ -61,8 +63,8 @@ def _result(outcome: ExpectationOutcome, suite: Suite, data_docs_index: Path | N
         "unexpected_percent": dg.MetadataValue.float(round(outcome.unexpected_percent or 0.0, 4)),
         "samples": dg.MetadataValue.json(outcome.samples),
     }
-    if data_docs_index is not None:
-        metadata["data_docs"] = dg.MetadataValue.path(str(data_docs_index))
+    if warehouse is not None and warehouse.checks_page:
+        metadata["checks_page"] = warehouse.page_link(warehouse.warehouse.checks_page, check_anchor(expectation))
     if outcome.element_count is not None:
         metadata["element_count"] = dg.MetadataValue.int(outcome.element_count)
     mostly = expectation.kwargs.get("mostly")
@@ -76,36 +78,21 @@ def _result(outcome: ExpectationOutcome, suite: Suite, data_docs_index: Path | N
         asset_key=expectation.asset,
         check_name=expectation.check,
         passed=outcome.passed,
-        severity=dg.AssetCheckSeverity.ERROR if expectation.blocking else dg.AssetCheckSeverity.WARN,
-        description=_summary(outcome),
+        severity=dg.AssetCheckSeverity[expectation.level],
+        description=outcome_summary(outcome),
         metadata=metadata,
     )
 
 
-def _summary(outcome: ExpectationOutcome) -> str:
-    if outcome.error:
-        return f"could not run: {outcome.error}"
-    if outcome.unexpected_count is None:
-        return "passed" if outcome.passed else "failed"
-    text = f"{outcome.unexpected_count} unexpected"
-    if outcome.element_count is not None:
-        text += f" of {outcome.element_count}"
-    if outcome.unexpected_percent is not None:
-        text += f" ({outcome.unexpected_percent:.2f}%)"
-    mostly = outcome.expectation.kwargs.get("mostly")
-    if isinstance(mostly, (int, float)):
-        text += f", at most {100 * (1 - mostly):.2f}% allowed"
-    return text
-
-
 def check_results(
-    runs: list[SuiteRun], selected: Collection[dg.AssetCheckKey] | None, data_docs_index: Path | None
+    runs: list[SuiteRun], selected: Collection[dg.AssetCheckKey] | None, warehouse: WarehouseResource | None
 ) -> Iterator[dg.AssetCheckResult]:
-    """The check results of these suite runs (those `selected`, or all)."""
+    """The check results of these suite runs (those `selected`, or all), each linked to its
+    line of the warehouse's checks page when it keeps one."""
     for run in runs:
         for outcome in run.outcomes:
             if selected is None or _check_key(outcome.expectation) in selected:
-                yield _result(outcome, run.suite, data_docs_index)
+                yield _result(outcome, run.suite, warehouse)
 
 
 def check_specs(suites: list[Suite]) -> list[dg.AssetCheckSpec]:
@@ -127,37 +114,24 @@ class AuditFailed(Exception):
 def audit_publish(
     connection: "duckdb.DuckDBPyConnection", warehouse: WarehouseResource, run_name: str
 ) -> list[SuiteRun]:
-    """Run the blocking suites on the publish's own connection, before its COMMIT; raise
-    AuditFailed, which rolls the publish back, when one of them fails."""
+    """Run the blocking suites on the publish's own connection, before its COMMIT, and record
+    them on the checks page; raise AuditFailed, which rolls the publish back, when one failed."""
+    runs = run_suites(AUDIT_SUITES, lambda: contextlib.nullcontext(connection), run_name=run_name)
     try:
-        # The checks after the commit rebuild the Data Docs with these results too.
-        runs = _validate(AUDIT_SUITES, connection, warehouse, run_name, site_when_passing=False)
-    except DataDocsError as error:  # the checks after the commit write the site again, and report it
-        runs = error.runs
+        record_results(warehouse, runs, run_name, all_rows=False)
+    except OSError:  # the checks after the commit write the page again, and report it
+        pass
     if failed_outcomes(runs):
         raise AuditFailed(runs)
     return runs
 
 
-def _validate(
-    suites: list[Suite],
-    connection: "duckdb.DuckDBPyConnection",
-    warehouse: WarehouseResource,
-    run_name: str,
-    *,
-    site_when_passing: bool = True,
-    all_rows: bool = False,
-) -> list[SuiteRun]:
-    """Validate the suites on one connection; with Data Docs on, the site gets the results."""
-    return run_suites(
-        suites,
-        lambda: contextlib.nullcontext(connection),
-        all_suites=SUITES,
-        data_docs=warehouse.data_docs_index.parent if warehouse.data_docs else None,
-        site_when_passing=site_when_passing,
-        run_name=run_name,
-        all_rows=all_rows,
-    )
+def record_results(warehouse: WarehouseResource, runs: list[SuiteRun], run_id: str, all_rows: bool) -> None:
+    """Put these results on the warehouse's checks page, when it keeps one (OSError if it
+    cannot be written)."""
+    if warehouse.checks_page:
+        scope = "every row" if all_rows else "rows the publish changed"
+        record_check_results(warehouse.warehouse.checks_page, runs, SUITES, scope, run_id)
 
 
 class ChecksConfig(dg.Config):
@@ -185,22 +159,22 @@ def build_warehouse_checks(suites: list[Suite]) -> list[dg.AssetChecksDefinition
     ) -> Iterator[dg.AssetCheckResult]:
         selected = context.selected_asset_check_keys
         to_run = [s for s in suites if any(_check_key(e) in selected for e in s.expectations)]
-        data_docs_index = warehouse.data_docs_index
-        docs_failure = None
         # One connection for every suite: attaching the warehouse costs more than a small query.
         with warehouse.warehouse.reader() as connection:
-            try:
-                runs = _validate(to_run, connection, warehouse, context.run.run_id, all_rows=config.all_rows)
-            except DataDocsError as error:
-                runs, docs_failure, data_docs_index = error.runs, error, None
+            runs = run_suites(
+                to_run, lambda: contextlib.nullcontext(connection), run_name=context.run.run_id, all_rows=config.all_rows
+            )
         for run in runs:
             rows = "its query failed" if run.rows is None else f"{run.rows} rows"
             context.log.info(f"suite {run.suite.name}: {rows}, {run.seconds:.1f} s")
-        yield from check_results(runs, selected, data_docs_index)
-        if docs_failure is not None:
-            raise dg.Failure(description=str(docs_failure))
-        if data_docs_index is not None:
-            context.log.info(f"Data Docs: {data_docs_index}")
+        try:
+            record_results(warehouse, runs, context.run.run_id, config.all_rows)
+        except OSError as error:
+            yield from check_results(runs, selected, None)
+            raise dg.Failure(
+                description=f"the checks page could not be written to {warehouse.warehouse.checks_folder}: {error}"
+            ) from None
+        yield from check_results(runs, selected, warehouse)
 
     return [great_expectations]
 

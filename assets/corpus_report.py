@@ -54,8 +54,8 @@ def corpus_report(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     return dg.MaterializeResult(
         metadata={
             SNAPSHOT_ID: snapshot,
-            "report": dg.MetadataValue.path(str(path)),
-            "open": dg.MetadataValue.url(path.as_uri()),
+            "report": warehouse.page_link(path),
+            "checks_page": warehouse.page_link(warehouse.warehouse.checks_page),
             "charts": charts,
             "bytes": size,
         }

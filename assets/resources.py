@@ -1,21 +1,23 @@
 """Resources: where the dumps are, and the DuckDB warehouse with its one-writer rule.
 
 Each deployment setting is a resource field read from an environment variable when a run
-starts (the UI shows which): NEWSDESK_DUMPS, NEWSDESK_WAREHOUSE, NEWSDESK_MAX_PAGE_BYTES,
-NEWSDESK_CATALOG, NEWSDESK_DATA_PATH. The
+starts (the UI shows which): NEWSDESK_DUMPS, NEWSDESK_WAREHOUSE, NEWSDESK_MAX_PAGE_BYTES, and
+the optional NEWSDESK_CATALOG, NEWSDESK_DATA_PATH, NEWSDESK_PAGES_URL. The
 `newsdesk` command sets them from its options and defaults (settings_environment) for every
-process it starts; a deployment sets them for its code location. Nothing is read or connected
-at import time.
+process it starts; a deployment sets them for its code location. Nothing is connected at
+import time, and only whether an optional variable is set is read then.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dagster as dg
 import pydantic
 
 from assets.keys import DUMPS_RESOURCE, WAREHOUSE_RESOURCE
+from newsdesk.pages_server import page_url
 from newsdesk.readers import (
     DEFAULT_MAX_DUMP_BYTES,
     DEFAULT_MAX_DUMP_RECORDS,
@@ -33,6 +35,8 @@ WAREHOUSE_VARIABLE = "NEWSDESK_WAREHOUSE"
 MAX_PAGE_BYTES_VARIABLE = "NEWSDESK_MAX_PAGE_BYTES"
 CATALOG_VARIABLE = "NEWSDESK_CATALOG"
 DATA_PATH_VARIABLE = "NEWSDESK_DATA_PATH"
+PAGES_URL_VARIABLE = "NEWSDESK_PAGES_URL"
+_OPTIONAL_VARIABLES = {"catalog": CATALOG_VARIABLE, "data_path": DATA_PATH_VARIABLE, "pages_url": PAGES_URL_VARIABLE}
 
 
 class DumpsFolder(dg.ConfigurableResource):
@@ -85,8 +89,13 @@ class WarehouseResource(dg.ConfigurableResource):
     path: str
     lock_timeout_seconds: float = DEFAULT_LOCK_TIMEOUT_SECONDS
     duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY
-    data_docs: bool = pydantic.Field(
-        default=True, description="Rebuild Great Expectations' Data Docs next to the warehouse after the checks."
+    checks_page: bool = pydantic.Field(
+        default=True, description="Record the checks' results on the checks page next to the warehouse."
+    )
+    pages_url: str = pydantic.Field(
+        default="",
+        description="The URL at which the warehouse's folder is served (`newsdesk ui` serves it), so that the "
+        "report and checks page open in one click from the UI; empty: their file paths are shown.",
     )
     catalog: str = pydantic.Field(
         default="",
@@ -105,14 +114,21 @@ class WarehouseResource(dg.ConfigurableResource):
     def warehouse(self) -> Warehouse:
         return Warehouse(self.path, self.lock_timeout_seconds, self.duckdb_memory_limit, self.catalog, self.data_path)
 
-    @property
-    def data_docs_index(self) -> Path | None:
-        """The Data Docs page the checks rebuild, or None when they do not."""
-        return self.warehouse.data_docs_index if self.data_docs else None
+    def page_link(self, page: Path, anchor: str = "") -> dg.MetadataValue:
+        """A page next to the warehouse (the report, the checks page), as a link that opens it
+        from the UI when the folder is served at pages_url, else as its path."""
+        if not self.pages_url:
+            return dg.MetadataValue.path(str(page))
+        return dg.MetadataValue.url(page_url(self.pages_url, self.warehouse.file.parent, page, anchor))
 
 
 def settings_environment(
-    dumps: Path, warehouse: Path, max_page_bytes: int = DEFAULT_MAX_PAGE_BYTES, catalog: str = "", data_path: str = ""
+    dumps: Path,
+    warehouse: Path,
+    max_page_bytes: int = DEFAULT_MAX_PAGE_BYTES,
+    catalog: str = "",
+    data_path: str = "",
+    pages_url: str = "",
 ) -> dict[str, str]:
     """The environment that points the definitions' resources at these settings."""
     return {
@@ -121,15 +137,18 @@ def settings_environment(
         MAX_PAGE_BYTES_VARIABLE: str(max_page_bytes),
         CATALOG_VARIABLE: catalog,
         DATA_PATH_VARIABLE: data_path,
+        PAGES_URL_VARIABLE: pages_url,
     }
 
 
 def resources_from_environment() -> dict[str, dg.ConfigurableResource]:
+    """The resources, each setting read from its variable when a run starts. An optional
+    setting whose variable is not set when the definitions load keeps its default (Dagster
+    fails a run whose EnvVar is unset)."""
+    optional = {field: dg.EnvVar(name) for field, name in _OPTIONAL_VARIABLES.items() if name in os.environ}
     return {
         DUMPS_RESOURCE: DumpsFolder(
             path=dg.EnvVar(DUMPS_VARIABLE), max_page_bytes=dg.EnvVar.int(MAX_PAGE_BYTES_VARIABLE)
         ),
-        WAREHOUSE_RESOURCE: WarehouseResource(
-            path=dg.EnvVar(WAREHOUSE_VARIABLE), catalog=dg.EnvVar(CATALOG_VARIABLE), data_path=dg.EnvVar(DATA_PATH_VARIABLE)
-        ),
+        WAREHOUSE_RESOURCE: WarehouseResource(path=dg.EnvVar(WAREHOUSE_VARIABLE), **optional),
     }

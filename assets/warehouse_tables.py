@@ -68,7 +68,6 @@ def warehouse_tables(
     def audit(connection) -> None:
         audit_runs.extend(audit_publish(connection, warehouse, run_name=context.run.run_id))
 
-    data_docs_index = warehouse.data_docs_index
     with store.writer() as connection:
         try:
             report = publish(
@@ -79,7 +78,7 @@ def warehouse_tables(
                 audit=audit,
             )
         except AuditFailed as failed:
-            yield from check_results(failed.runs, None, data_docs_index)
+            yield from check_results(failed.runs, None, warehouse)
             raise dg.Failure(
                 description=f"{failed} (readers keep snapshot {current_snapshot(connection)})",
                 allow_retries=False,
@@ -114,7 +113,7 @@ def warehouse_tables(
                 "preview": dg.MetadataValue.md(markdown_table(_short(previews[key]))),
             },
         )
-    yield from check_results(audit_runs, None, data_docs_index)
+    yield from check_results(audit_runs, None, warehouse)
 
 
 def _short(frame: pl.DataFrame) -> pl.DataFrame:

@@ -14,6 +14,10 @@ and GX 1.x validates that pandas batch in an ephemeral context. Not GX's SQL dat
   query on its connection can see;
 - pandas is GX's most complete engine. Dates stay `datetime.date` objects (Arrow's default),
   because datetime64[ns] cannot hold the Hijri-looking years (1445) we want to report.
+
+The results are shown on newsdesk's own checks page (newsdesk.checks_page), not GX's Data
+Docs: those load Bootstrap, jQuery and Font Awesome from CDNs, and offline they show an empty
+table.
 """
 
 from __future__ import annotations
@@ -22,11 +26,10 @@ import datetime
 import json
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from newsdesk.sql import parameters_for
@@ -37,8 +40,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
 SAMPLE_SIZE = 10
-RESULTS_KEPT_PER_SUITE = 20  # validation results (and their Data Docs pages) kept per suite
-_DOCS_SITE = "newsdesk"
 _ALL_ROWS_PARAMETER = re.compile(rf"\${ALL_ROWS}\b")
 
 
@@ -84,27 +85,21 @@ def run_suites(
     suites: Iterable[Suite],
     connect: Connect,
     *,
-    all_suites: Iterable[Suite] = (),
-    data_docs: Path | None = None,
-    site_when_passing: bool = True,
     run_name: str | None = None,
     all_rows: bool = False,
 ) -> list[SuiteRun]:
     """Validate each suite against the batch its query returns. `connect()` gives the
     connection to query; in the queries, $all_rows (newsdesk.suites.ALL_ROWS) says whether to
-    validate every row or only those the latest publish changed. With `data_docs`, results are kept there
-    and the Data Docs site is rebuilt with every result of `run_name` when a check failed, or
-    always with `site_when_passing`; `all_suites` are listed on it even when they did not run.
+    validate every row or only those the latest publish changed.
 
     The next suite's batch is fetched while this one validates, and the first while GX is
     imported: DuckDB works without the GIL, GX mostly with it, so the two share two cores
     well. At most two batches are in memory at a time."""
-    suites, all_suites = list(suites), list(all_suites)
+    suites = list(suites)
     runs = []
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="suite-batch") as fetcher:
         pending = fetcher.submit(_fetch, suites[0], connect, all_rows) if suites else None
-        listed = [*all_suites, *suites] if data_docs is not None else suites  # Data Docs list every suite
-        context, definitions = _gx_context(list({s.name: s for s in listed}.values()), data_docs)
+        definitions = _gx_definitions(suites)
         run_id = _run_identifier(run_name)
         for index, suite in enumerate(suites):
             batch = pending.result()
@@ -112,15 +107,28 @@ def run_suites(
                 pending = fetcher.submit(_fetch, suites[index + 1], connect, all_rows)
             runs.append(_validated(suite, batch, definitions[suite.name], run_id))
             del batch
-    if data_docs is not None and (site_when_passing or failed_outcomes(runs)):
-        failure = _build_data_docs(context, data_docs, run_id)
-        if failure:
-            raise DataDocsError(f"Data Docs could not be written to {data_docs}: {failure}", runs)
     return runs
 
 
 def failed_outcomes(runs: Iterable[SuiteRun]) -> list[ExpectationOutcome]:
     return [outcome for run in runs for outcome in run.outcomes if not outcome.passed]
+
+
+def outcome_summary(outcome: ExpectationOutcome) -> str:
+    """What an expectation found, in words: "3 unexpected of 620 (0.48%), at most 2.00% allowed"."""
+    if outcome.error:
+        return f"could not run: {outcome.error}"
+    if outcome.unexpected_count is None:
+        return "passed" if outcome.passed else "failed"
+    text = f"{outcome.unexpected_count:,} unexpected"
+    if outcome.element_count is not None:
+        text += f" of {outcome.element_count:,}"
+    if outcome.unexpected_percent is not None:
+        text += f" ({outcome.unexpected_percent:.2f}%)"
+    mostly = outcome.expectation.kwargs.get("mostly")
+    if isinstance(mostly, (int, float)):
+        text += f", at most {100 * (1 - mostly):.2f}% allowed"
+    return text
 
 
 @dataclass
@@ -159,9 +167,9 @@ def _validated(suite: Suite, batch: _Batch, definition, run_id) -> SuiteRun:
     return SuiteRun(suite, outcomes, len(batch.frame), batch.seconds + time.perf_counter() - started)
 
 
-def _gx_context(suites: list[Suite], data_docs: Path | None):
-    """An ephemeral GX context holding every suite; validation results go to a folder next to
-    the Data Docs site, so that runs in other processes appear on the same index."""
+def _gx_definitions(suites: list[Suite]) -> dict[str, Any]:
+    """Each suite's GX validation definition, in an ephemeral context (nothing written to disk),
+    or the reason GX rejected the suite."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import (
         DataContextConfig,
@@ -180,26 +188,6 @@ def _gx_context(suites: list[Suite], data_docs: Path | None):
         analytics_enabled=False,
         progress_bars=ProgressBarsConfig(globally=False),
     )
-    if data_docs is not None:
-        # No .ge_store_backend_id file: an identity for GX Cloud that nothing here reads, and
-        # a file a full disk could leave half-written.
-        config.stores[config.validation_results_store_name]["store_backend"] = {
-            "class_name": "TupleFilesystemStoreBackend",
-            "base_directory": str(data_docs / "results"),
-            "suppress_store_backend_id": True,
-        }
-        config.data_docs_sites = {
-            _DOCS_SITE: {
-                "class_name": "SiteBuilder",
-                "show_how_to_buttons": False,
-                "store_backend": {
-                    "class_name": "TupleFilesystemStoreBackend",
-                    "base_directory": str(data_docs),
-                    "suppress_store_backend_id": True,
-                },
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-            }
-        }
     context = gx.get_context(mode="ephemeral", project_config=config)
     source = context.data_sources.add_pandas("warehouse")
     definitions: dict[str, Any] = {}
@@ -208,7 +196,7 @@ def _gx_context(suites: list[Suite], data_docs: Path | None):
             definitions[suite.name] = _validation_definition(context, source, suite)
         except Exception as error:  # a suite GX rejects (unknown type, bad kwargs) fails its own checks only
             definitions[suite.name] = f"{suite.path.name} is not a valid GX suite: {error}"
-    return context, definitions
+    return definitions
 
 
 def _validation_definition(context, source, suite: Suite):
@@ -324,62 +312,3 @@ def _distinct_json(values: Iterable[Any]) -> list:
             seen.add(marker)
             distinct.append(converted)
     return distinct
-
-
-def _build_data_docs(context, data_docs: Path, run_id) -> str | None:
-    """Render this run's results and every suite, keep the latest results per suite, and
-    rebuild the index; the first reason a page could not be written, if any. A file lock
-    keeps two runs from writing the site at once."""
-    from filelock import FileLock
-    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
-
-    data_docs.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(data_docs / ".lock")):
-        store = context.validation_results_store
-        by_suite: dict[str, list] = {}
-        for key in store.list_keys():
-            by_suite.setdefault(key.expectation_suite_identifier.name, []).append(key)
-        for keys in by_suite.values():
-            keys.sort(key=lambda k: str(k.run_id.run_time), reverse=True)
-            for old in keys[RESULTS_KEPT_PER_SUITE:]:
-                store.remove_key(old)  # the index build then removes its page too
-        # This run's results: the publish's audit and the checks after it share the run's name.
-        new_results = [key for keys in by_suite.values() for key in keys if key.run_id.run_name == run_id.run_name]
-        suites = [ExpectationSuiteIdentifier(name=suite.name) for suite in context.suites.all()]
-        # Only this run's pages are rendered; the older ones are on disk already.
-        with _rendering_errors() as errors:
-            context.build_data_docs(site_names=[_DOCS_SITE], resource_identifiers=[*suites, *new_results])
-    return errors[0] if errors else None
-
-
-class DataDocsError(OSError):
-    """Great Expectations could not render or write a page of the Data Docs site; `runs` holds
-    the validations, which did finish."""
-
-    def __init__(self, message: str, runs: list[SuiteRun]):
-        super().__init__(message)
-        self.runs = runs
-
-
-@contextmanager
-def _rendering_errors() -> Iterator[list[str]]:
-    """GX's site builder logs a failed page (a full disk, say) with its traceback and goes on;
-    this keeps those records off the console and gives their first reasons instead."""
-    import logging
-
-    errors: list[str] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            found = re.search(r'(\w+(?:Error|Exception)): "(.*?)"', record.getMessage())
-            errors.append(": ".join(found.groups()) if found else record.getMessage().splitlines()[0])
-
-    logger = logging.getLogger("great_expectations.render")
-    handler, propagate = Collect(logging.ERROR), logger.propagate
-    logger.addHandler(handler)
-    logger.propagate = False
-    try:
-        yield errors
-    finally:
-        logger.removeHandler(handler)
-        logger.propagate = propagate

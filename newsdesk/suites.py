@@ -51,6 +51,11 @@ class SuiteExpectation:
     def key(self) -> tuple[str, str]:
         return (self.asset, self.check)
 
+    @property
+    def level(self) -> str:
+        """ERROR (critical) or WARN (warning, info): Dagster's severity, the word every output uses."""
+        return "ERROR" if self.blocking else "WARN"
+
 
 @dataclass(frozen=True)
 class Suite:

@@ -125,9 +125,13 @@ class Warehouse:
         return self.file.with_name(self.file.stem + "_report.html")
 
     @property
-    def data_docs_index(self) -> Path:
-        """Great Expectations' Data Docs of this warehouse's checks: the page to open."""
-        return self.file.with_name(self.file.stem + "_data_docs") / "index.html"
+    def checks_folder(self) -> Path:
+        """The checks page of this warehouse (index.html) and the results it shows."""
+        return self.file.with_name(self.file.stem + "_checks")
+
+    @property
+    def checks_page(self) -> Path:
+        return self.checks_folder / "index.html"
 
     def attach_statement(self, read_only: bool = True, snapshot: int | None = None) -> str:
         """The ATTACH statement of this warehouse, for any DuckDB with its `extensions` loaded.

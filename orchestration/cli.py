@@ -6,6 +6,7 @@ import argparse
 import gc
 import os
 import shutil
+import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -214,6 +215,11 @@ def _parser() -> argparse.ArgumentParser:
         " (DAGSTER_HOME). Ctrl-C stops both.",
     )
     ui.add_argument("--port", type=int, default=3000, help="the port (default: 3000)")
+    ui.add_argument(
+        "--pages-port",
+        type=int,
+        help="the port that serves the corpus report and the checks page, which the UI links to (default: PORT + 1)",
+    )
     ui.set_defaults(command=_ui)
     return parser
 
@@ -257,13 +263,15 @@ def _dagster_home(warehouse: Path) -> Path:
     return warehouse.expanduser().resolve().with_suffix(".dagster")
 
 
-def _configure_environment(args: argparse.Namespace) -> None:
+def _configure_environment(args: argparse.Namespace, pages_url: str = "") -> None:
     """The Dagster definitions read their settings from the environment, in this process
     and in every process Dagster starts."""
     from assets.resources import settings_environment
 
     os.environ.update(
-        settings_environment(args.dumps, args.warehouse, args.max_page_bytes, args.catalog, args.data_path)
+        settings_environment(
+            args.dumps, args.warehouse, args.max_page_bytes, args.catalog, args.data_path, pages_url
+        )
     )
     # One instance per warehouse: its runs, partitions and last parses describe that warehouse
     # only (a shared one made a new warehouse report removing dumps it never had).
@@ -476,14 +484,29 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _ui(args: argparse.Namespace) -> int:
+    from newsdesk.pages_server import serve_pages
+
     _check_dumps_folder(args.dumps)
-    _configure_environment(args)
+    pages_port = args.port + 1 if args.pages_port is None else args.pages_port
+    try:
+        pages_url = serve_pages(_warehouse(args), pages_port)
+    except OSError as error:
+        raise CliError(f"cannot serve the report on port {pages_port} ({error.strerror}): give --pages-port") from None
+    _configure_environment(args, pages_url)
     dagster = Path(sys.executable).with_name("dagster")
     command = [str(dagster), "dev", "-m", "orchestration.definitions", "-h", "127.0.0.1", "-p", str(args.port)]
-    print(f"Dagster UI on http://127.0.0.1:{args.port} (DAGSTER_HOME={os.environ['DAGSTER_HOME']}); Ctrl-C stops it.")
-    # exec: Ctrl-C reaches `dagster dev`, which stops the webserver and the daemon it started.
-    os.execv(command[0], command)
-    return 0  # not reached
+    print(
+        f"Dagster UI on http://127.0.0.1:{args.port} (DAGSTER_HOME={os.environ['DAGSTER_HOME']}), the report and "
+        f"checks page on {pages_url}; Ctrl-C stops them."
+    )
+    # Ctrl-C reaches `dagster dev` too (the terminal's process group), which stops the webserver
+    # and the daemon it started; this process serves the pages until it has.
+    interface = subprocess.Popen(command)
+    while True:
+        try:
+            return interface.wait()
+        except KeyboardInterrupt:
+            continue
 
 
 if __name__ == "__main__":

@@ -61,7 +61,7 @@ class RunOutcome:
     contents: WarehouseContents | None = None  # the warehouse after the publish
     snapshot: int | None = None  # the warehouse's newest snapshot after the publish
     report: Path | None = None
-    data_docs: Path | None = None
+    checks_page: Path | None = None
     checks_run: int = 0
     failed_checks: list[str] = field(default_factory=list)  # "table: check (severity)" of the publish run
     failures: dict[str, str] = field(default_factory=dict)  # what failed: its first error line
@@ -151,7 +151,7 @@ def run_pipeline(
     except WarehouseUnavailable:  # the first publish failed: there is no warehouse
         outcome.contents = None
     outcome.report = warehouse.report_path if warehouse.report_path.exists() else None
-    outcome.data_docs = warehouse.data_docs_index if outcome.checks_run else None
+    outcome.checks_page = warehouse.checks_page if outcome.checks_run and warehouse.checks_page.exists() else None
     if progress:
         progress("")
     return outcome

@@ -28,7 +28,7 @@ def print_summary(outcome: RunOutcome, out=sys.stdout) -> None:
     print(f"warehouse: {outcome.warehouse}{snapshot}", file=out)
     if outcome.checks_run:
         passed = outcome.checks_run - len(outcome.failed_checks)
-        print(f"checks: {passed} of {outcome.checks_run} passed; Data Docs: {outcome.data_docs}", file=out)
+        print(f"checks: {passed} of {outcome.checks_run} passed; results: {outcome.checks_page}", file=out)
         for check in outcome.failed_checks:
             print(f"  failed {check}", file=out)
     if outcome.report:

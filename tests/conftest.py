@@ -54,4 +54,4 @@ def built_samples(tmp_path_factory) -> dict[str, Path]:
             patch.setenv(name, value)
         outcome = run_here(SAMPLE_DUMPS_DIR, warehouse)
     assert outcome.succeeded, outcome.failures
-    return {"warehouse": warehouse, "report": outcome.report, "data_docs": outcome.data_docs.parent}
+    return {"warehouse": warehouse, "report": outcome.report, "checks_page": outcome.checks_page}

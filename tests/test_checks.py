@@ -7,8 +7,11 @@ not re-published, so the hand-made tables stay as they are).
 """
 
 import dataclasses
+import json
+import re
 import shutil
 import textwrap
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -111,12 +114,6 @@ FAILURES = [
 ]
 
 
-@pytest.fixture
-def data_docs(tmp_path):
-    """The Data Docs of the warehouse tmp_path / "w.ducklake"."""
-    return tmp_path / "w_data_docs"
-
-
 def build_warehouse(path, *statements: str):
     with written_warehouse(path) as connection:
         connection.execute(BASELINE)
@@ -125,7 +122,7 @@ def build_warehouse(path, *statements: str):
     return path
 
 
-def run_checks(warehouse, checks=None, data_docs=False, all_rows=False):
+def run_checks(warehouse, checks=None, checks_page=False, all_rows=False):
     """Execute the asset checks (all, or the given (asset, check) pairs) on the warehouse; the
     run's result and its check evaluations by (asset, check). A blocking check is part of the
     publish (its audit), so selecting one runs the publish of the (empty) dumps folder beside
@@ -140,7 +137,7 @@ def run_checks(warehouse, checks=None, data_docs=False, all_rows=False):
         [warehouse_tables, *warehouse_checks],
         selection=selection,
         resources={
-            "warehouse": WarehouseResource(path=str(warehouse), data_docs=data_docs),
+            "warehouse": WarehouseResource(path=str(warehouse), checks_page=checks_page),
             "dumps": DumpsFolder(path=str(dumps)),
         },
         run_config={"ops": {CHECKS_OP: {"config": {"all_rows": all_rows}}}},
@@ -154,8 +151,14 @@ def meta(evaluation) -> dict:
     return {key: value.value for key, value in evaluation.metadata.items()}
 
 
-def test_a_clean_warehouse_passes_every_expectation(tmp_path, data_docs):
-    result, evaluations = run_checks(build_warehouse(tmp_path / "w.ducklake"), data_docs=True)
+def checks_page_row(page: Path, asset: str, check: str) -> str:
+    """The line of the checks page about one check (the page's anchor for it is asset.check)."""
+    [row] = re.findall(rf'<tr id="{re.escape(asset)}\.{re.escape(check)}">.*?</tr>', page.read_text(encoding="utf-8"), re.S)
+    return row
+
+
+def test_a_clean_warehouse_passes_every_expectation(tmp_path):
+    result, evaluations = run_checks(build_warehouse(tmp_path / "w.ducklake"), checks_page=True)
     assert result.success
     assert set(evaluations) == ALL_CHECKS
     failed = {key: evaluation.description for key, evaluation in evaluations.items() if not evaluation.passed}
@@ -163,8 +166,15 @@ def test_a_clean_warehouse_passes_every_expectation(tmp_path, data_docs):
     shared = meta(evaluations[("headlines", "multi_edition_share")])
     assert (shared["unexpected_count"], shared["unexpected_percent"]) == (1, 20.0)  # reported even when passing
     assert shared["samples"] == ["es,fr: Titre un"]
-    assert (data_docs / "index.html").is_file()
-    assert meta(evaluations[("pages", "status_known")])["data_docs"] == str(data_docs / "index.html")
+    page = tmp_path / "w_checks" / "index.html"
+    assert meta(evaluations[("pages", "status_known")])["checks_page"] == str(page)
+    # The page names every check as Dagster does, with its level, and works offline: nothing is fetched.
+    assert "http" not in page.read_text(encoding="utf-8").replace("charset", "")
+    for asset, check in ALL_CHECKS:
+        row = checks_page_row(page, asset, check)
+        assert f"{asset}: {check}" in row and '<span class="passed">passed</span>' in row
+    assert "<td>ERROR</td>" in checks_page_row(page, "pages", "status_known")
+    assert "<td>WARN</td>" in checks_page_row(page, "pages", "published_date_present")
 
 
 @pytest.mark.parametrize(("sql", "asset", "check", "count", "sample"), [case[1:] for case in FAILURES], ids=[c[0] for c in FAILURES])
@@ -264,12 +274,17 @@ def test_suite_files_are_checked_when_loaded(tmp_path):
 
 
 @pytest.mark.slow
-def test_each_warehouse_has_its_own_data_docs(tmp_path):
-    _, first = run_checks(build_warehouse(tmp_path / "one.duckdb"), data_docs=True)
-    _, second = run_checks(build_warehouse(tmp_path / "two.duckdb"), data_docs=True)
-    assert meta(first[("pages", "status_known")])["data_docs"] == str(tmp_path / "one_data_docs" / "index.html")
-    assert meta(second[("pages", "status_known")])["data_docs"] == str(tmp_path / "two_data_docs" / "index.html")
-    assert (tmp_path / "one_data_docs" / "index.html").is_file() and (tmp_path / "two_data_docs" / "index.html").is_file()
+def test_each_warehouse_has_its_own_checks_page_of_bounded_size(tmp_path):
+    _, first = run_checks(build_warehouse(tmp_path / "one.duckdb"), checks_page=True)
+    _, second = run_checks(build_warehouse(tmp_path / "two.duckdb"), checks_page=True)
+    assert meta(first[("pages", "status_known")])["checks_page"] == str(tmp_path / "one_checks" / "index.html")
+    assert meta(second[("pages", "status_known")])["checks_page"] == str(tmp_path / "two_checks" / "index.html")
+    size = (tmp_path / "one_checks" / "index.html").stat().st_size
+    run_checks(tmp_path / "one.duckdb", checks_page=True)
+    results = json.loads((tmp_path / "one_checks" / "results.json").read_text(encoding="utf-8"))
+    assert set(results) == {f"{asset}.{check}" for asset, check in ALL_CHECKS}  # the latest result of each check
+    assert (tmp_path / "one_checks" / "index.html").stat().st_size == size
+    assert sorted(p.name for p in (tmp_path / "one_checks").iterdir()) == [".lock", "index.html", "results.json"]
 
 
 
@@ -340,3 +355,6 @@ def test_a_publish_that_fails_a_blocking_check_commits_nothing(tmp_path, pipelin
         evaluation = instance.event_log_storage.get_asset_check_execution_history(check, limit=1)[0].event.dagster_event.event_specific_data
     assert not evaluation.passed
     assert (meta(evaluation)["unexpected_count"], meta(evaluation)["samples"]) == (1, ["weird"])
+    # The checks page shows the failure that kept the publish back, with its sample.
+    row = checks_page_row(Warehouse(str(warehouse)).checks_page, "pages", "status_known")
+    assert '<span class="failed">failed</span>: 1 unexpected' in row and "&quot;weird&quot;" in row

@@ -2,12 +2,14 @@
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -59,10 +61,10 @@ def ui(tmp_path):
     dumps.mkdir()
     shutil.copy(SAMPLE_DUMPS_DIR / f"{DUMP}.jsonl", dumps)
     shutil.copy(SAMPLE_DUMPS_DIR / f"{OTHER_DUMP}.parquet", dumps)
-    port = free_port()
+    port, pages_port = free_port(), free_port()
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home")}
     warehouse = tmp_path / "w.ducklake"
-    args = [str(NEWSDESK), "ui", "--port", str(port), "--dumps", str(dumps), "--warehouse", str(warehouse)]
+    args = [str(NEWSDESK), "ui", "--port", str(port), "--pages-port", str(pages_port), "--dumps", str(dumps), "--warehouse", str(warehouse)]
     process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     graphql = GraphQL(port)
 
@@ -118,6 +120,11 @@ mutation($keys: [String!]!) {
     __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message }
   }
 }
+"""
+LINKS = """
+query($path: [String!]!) { assetOrError(assetKey: {path: $path}) { ... on Asset {
+    assetMaterializations(limit: 1) { metadataEntries { label ... on UrlMetadataEntry { url } } }
+} } }
 """
 BACKFILL_STATUS = "query($id: String!) { partitionBackfillOrError(backfillId: $id) { ... on PartitionBackfill { status } } }"
 
@@ -177,3 +184,17 @@ def test_the_ui_loads_everything_and_runs_a_partition(ui):
             return None  # a sensor-launched publish may hold the file this very second
 
     assert wait_for(published, 30, "the rows") == 4
+
+    # The report and the checks page open in one click: the links are served over http.
+    [materialization] = graphql(LINKS, path=["corpus_report"])["assetOrError"]["assetMaterializations"]
+    links = {entry["label"]: entry.get("url") for entry in materialization["metadataEntries"]}
+    with urllib.request.urlopen(links["report"], timeout=10) as response:
+        page = response.read().decode()
+    assert "newsdesk corpus report" in page
+    script = re.search(r"src='(plotly-[^']+)'", page).group(1)
+    with urllib.request.urlopen(links["report"].rsplit("/", 1)[0] + "/" + script, timeout=10) as response:
+        assert response.status == 200
+    with urllib.request.urlopen(links["checks_page"], timeout=10) as response:
+        assert "newsdesk checks" in response.read().decode()
+    with pytest.raises(urllib.error.HTTPError, match="404"):  # nothing else of the warehouse's folder
+        urllib.request.urlopen(links["report"].rsplit("/", 1)[0] + "/w.ducklake", timeout=10)
