@@ -76,6 +76,7 @@ def warehouse_tables(
                 Path(dumps.path),
                 RemovalPolicy(allow=config.allow_removals, max_share=config.max_removed_share),
                 audit=audit,
+                log=context.log.info,
             )
         except AuditFailed as failed:
             yield from check_results(failed.runs, None, warehouse)

@@ -3,6 +3,7 @@ columns the publish needs, written atomically as one Parquet file."""
 
 import hashlib
 import queue
+import re
 import threading
 import time
 from collections import Counter, deque
@@ -75,9 +76,19 @@ def write_parsed_dump(
                     report.preview = parsed.filter(pl.col("status") == "ok").head(5)
                 if log is not None:
                     elapsed = max(time.monotonic() - started, 1e-9)
-                    log(f"{dump.dump_id}: {report.pages} pages read, {report.pages / elapsed:,.0f} pages/s")
+                    log(f"{dump.dump_id}: {report.pages}{_PAGES_READ} {report.pages / elapsed:,.0f} pages/s")
         _reject_repeated_ids(temporary, schema, report)
     return report
+
+
+_PAGES_READ = " pages read,"  # the log line after each batch: "<dump_id>: 5000 pages read, 9,100 pages/s"
+_PAGES_READ_COUNT = re.compile(rf"([0-9]+){_PAGES_READ} [0-9,]+ pages/s$")
+
+
+def pages_read(log_message: str) -> int | None:
+    """The pages read so far that a parse's log line reports, or None for another line."""
+    found = _PAGES_READ_COUNT.search(log_message)
+    return int(found.group(1)) if found else None
 
 
 # What a page rejected as duplicate_id keeps: where it came from and why it was rejected.

@@ -67,6 +67,7 @@ def publish(
     dumps_folder: Path,
     removals: RemovalPolicy = RemovalPolicy(),
     audit: Callable[[duckdb.DuckDBPyConnection], object] | None = None,
+    log: Callable[[str], None] = lambda step: None,
 ) -> PublishReport:
     """Make the warehouse hold exactly the dumps in part_files ({dump_id: partition file}) of
     dumps_folder: reload those whose file changed since the last publish, delete those no
@@ -75,7 +76,8 @@ def publish(
     a publish that changes nothing commits none.
 
     `audit` sees the transaction's result before the commit: what it raises rolls it back
-    (write-audit-publish), so no reader ever sees a warehouse that failed it."""
+    (write-audit-publish), so no reader ever sees a warehouse that failed it. `log` hears each
+    step as it starts."""
     folder = str(dumps_folder.expanduser().resolve())
     connection.execute("BEGIN TRANSACTION")
     try:
@@ -90,13 +92,18 @@ def publish(
             if report.loaded or report.removed or not _has_views(connection):
                 create_views(connection)
             if report.loaded or report.removed:
+                log(f"loading {len(report.loaded)} dumps, removing {len(report.removed)}")
                 load_dumps(connection, report, part_files)
+                log("distinct articles and headlines")
                 refresh_distinct_tables(connection, part_files)
+                log("languages and clusters")
                 tag_headline_languages(connection)
                 link_duplicates(connection)
             record_snapshot(connection, report, loaded, rows_before, table_rows(connection))
         if audit is not None:
+            log("blocking checks, before the commit")
             audit(connection)
+        log("commit")
         connection.execute("COMMIT")
     except BaseException:
         # A COMMIT that failed (a full disk) has ended the transaction already.

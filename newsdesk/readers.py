@@ -137,6 +137,25 @@ class Dump:
     def size_bytes(self) -> int:
         return self._stat[1]
 
+    @property
+    def expected_pages(self) -> int | None:
+        """How many pages the dump holds, where that is cheap to know before reading it: the
+        files of a folder (counted by its signature), the rows of a Parquet file, the members
+        of a zip (from their footers); None for streams (JSONL, tar), or a file that will not open."""
+        try:
+            if self.format == "folder":
+                return self._stat[0]
+            if self.format == "parquet":
+                import pyarrow.parquet as pq
+
+                return pq.read_metadata(self.path).num_rows
+            if self.format == "zip":
+                with zipfile.ZipFile(self.path) as archive:
+                    return sum(not info.is_dir() and info.filename.lower().endswith(".txt") for info in archive.infolist())
+        except (OSError, ValueError, zipfile.BadZipFile):
+            return None  # reading it records what is wrong
+        return None
+
     @cached_property
     def _stat(self) -> tuple[int, int, int]:
         """(files, bytes, newest modification time in ns), taken once: a Dump describes its

@@ -283,32 +283,41 @@ def _configure_environment(args: argparse.Namespace, pages_url: str = "") -> Non
 
 
 def _run(args: argparse.Namespace) -> int:
-    import dagster as dg
-
-    from newsdesk.removals import RemovalRefused
-    from newsdesk.warehouse import Warehouse, WarehouseUnavailable
-    from orchestration.runner import RunInterrupted, run_pipeline
-    from orchestration.summary import print_summary
+    from orchestration.progress import ProgressDisplay
 
     _check_dumps_folder(args.dumps)
-    _configure_environment(args)
-    warehouse = _warehouse(args)
-    try:
-        warehouse.check_catalog()
-        with warehouse.exclusive_run(), dg.DagsterInstance.get() as instance:
-            outcome = run_pipeline(
-                args.dumps,
-                warehouse,
-                instance,
-                workers=args.workers,
-                progress=_progress_printer(),
-                allow_removals=args.allow_removals,
-            )
-    except (RemovalRefused, WarehouseUnavailable) as error:
-        raise CliError(str(error)) from error
-    except RunInterrupted as interrupted:
-        print(f"newsdesk: {interrupted}", file=sys.stderr)
+    with ProgressDisplay() as display:
+        display.starting("loading Dagster and the definitions")
+        import dagster as dg
+
+        from newsdesk.removals import RemovalRefused
+        from newsdesk.warehouse import WarehouseUnavailable
+        from orchestration.runner import RunInterrupted, run_pipeline
+
+        _configure_environment(args)
+        warehouse = _warehouse(args)
+        try:
+            warehouse.check_catalog()
+            with warehouse.exclusive_run(), dg.DagsterInstance.get() as instance:
+                outcome = run_pipeline(
+                    args.dumps,
+                    warehouse,
+                    instance,
+                    workers=args.workers,
+                    progress=display.show,
+                    allow_removals=args.allow_removals,
+                )
+        except (RemovalRefused, WarehouseUnavailable) as error:
+            raise CliError(str(error)) from error
+        except RunInterrupted as interrupted:
+            interruption = str(interrupted)
+        else:
+            interruption = None
+    if interruption is not None:
+        print(f"newsdesk: {interruption}", file=sys.stderr)
         return 130
+    from orchestration.summary import print_summary
+
     print_summary(outcome)
     return 0 if outcome.succeeded else 1
 
@@ -330,27 +339,6 @@ def _row_count(text: str) -> int:
     if count < 1:
         raise argparse.ArgumentTypeError(f"expected a number of rows, 1 or more, not {text!r}")
     return count
-
-
-PLAIN_PROGRESS_SECONDS = 5.0  # at most one progress line this often when stderr is a log, not a terminal
-
-
-def _progress_printer():
-    """On a terminal, one line rewritten in place. Elsewhere (cron, CI, a log file) plain
-    timestamped lines: the first, then at most one every few seconds, and each change of phase."""
-    if sys.stderr.isatty():
-        return lambda message: print(f"\r\033[K{message}", end="", file=sys.stderr, flush=True)
-    import time
-
-    last = {"printed": float("-inf"), "phase": None}
-
-    def plain(message: str) -> None:
-        now, phase = time.monotonic(), message.lstrip("[0123456789/] ").split(" ", 1)[0]  # "[3/40] parsed ..."
-        if message and (now - last["printed"] >= PLAIN_PROGRESS_SECONDS or phase != last["phase"]):
-            print(f"{time.strftime('%H:%M:%S')} {message}", file=sys.stderr, flush=True)
-            last.update(printed=now, phase=phase)
-
-    return plain
 
 
 def _sql(args: argparse.Namespace) -> int:

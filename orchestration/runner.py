@@ -29,6 +29,8 @@ from dagster._core.errors import DagsterExecutionInterruptedError
 from dagster._core.instance.ref import InstanceRef
 
 from assets.keys import (
+    CHECKS_OP,
+    CORPUS_REPORT,
     DUMPS_PARTITIONS,
     INGEST_JOB,
     MAINTENANCE_JOB,
@@ -39,8 +41,8 @@ from assets.keys import (
 )
 from assets.partitions import last_parses
 from newsdesk.contents import WarehouseContents, warehouse_contents
-from newsdesk.parsing import part_file_is_current, part_file_rows
-from newsdesk.readers import discover_dumps
+from newsdesk.parsing import pages_read, part_file_is_current, part_file_rows
+from newsdesk.readers import Dump, discover_dumps
 from newsdesk.removals import RemovalPolicy, check_removals, warehouse_origin
 from newsdesk.snapshots import current_snapshot
 from newsdesk.warehouse import Warehouse, WarehouseUnavailable
@@ -71,12 +73,24 @@ class RunOutcome:
         return not self.failures
 
 
+@dataclass(frozen=True)
+class Progress:
+    """Where `newsdesk run` is, for its progress display."""
+
+    phase: str  # "planning", "parsing" or "publishing"
+    step: str = ""  # what the phase is doing now: the dumps being parsed, the publish's step
+    pages: int = 0  # pages parsed so far
+    expected_pages: int | None = None  # pages to parse in all, once every dump's count is known or estimated
+    dumps_done: int = 0
+    dumps: int = 0
+
+
 def run_pipeline(
     dumps: Path,
     warehouse: Warehouse,
     instance: dg.DagsterInstance,
     workers: int = 2,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[Progress], None] = lambda progress: None,
     allow_removals: bool = False,
 ) -> RunOutcome:
     """Parse every dump of the folder that needs it, then publish the warehouse. The
@@ -84,6 +98,7 @@ def run_pipeline(
 
     Raises RemovalRefused, before any work, if the publish would remove dumps it may not
     (newsdesk.removals): the publish would refuse the same, after the parsing."""
+    progress(Progress("planning", f"listing {dumps}"))
     listing = discover_dumps(dumps)
     try:
         with warehouse.reader() as connection:
@@ -101,6 +116,7 @@ def run_pipeline(
         # A run worker starts now and imports the definitions while the dumps are planned (a
         # stat of every file of a folder dump): a second or two each, on two cores.
         with _run_workers(workers) as workers_pool:
+            progress(Progress("planning", f"comparing {len(listing.dumps)} dumps with their last parse"))
             known = set(instance.get_dynamic_partitions(DUMPS_PARTITIONS))
             parses = last_parses(instance, outcome.dumps)
             work = plan_dumps_work(
@@ -119,19 +135,20 @@ def run_pipeline(
             warm_up = threading.Thread(target=_import_publish_libraries, name="newsdesk-warm-up", daemon=True)
             warm_up.start()
             if work.to_parse:
-                _parse(list(work.to_parse), workers, workers_pool, instance_ref, tags, warehouse, outcome, progress)
+                to_parse = [dump for dump in listing.dumps if dump.dump_id in work.to_parse]
+                _parse(to_parse, workers, workers_pool, instance, tags, warehouse, outcome, progress)
     except KeyboardInterrupt:
         # The runs whose workers were stopped would otherwise show as started for ever.
         for run in instance.get_runs(filters=dg.RunsFilter(tags=tags, statuses=[dg.DagsterRunStatus.STARTED])):
             instance.report_run_canceled(run, message="newsdesk run was interrupted (Ctrl-C)")
         raise RunInterrupted("interrupted while parsing: nothing was published (the next run parses what is left)") from None
-    if progress:
-        progress("publishing the warehouse")
+    progress(Progress("publishing", "starting"))
     warm_up.join()  # one import at a time: two threads importing one package can meet half-initialised modules
     publish_config = {**_QUIET_CONSOLE, "ops": {WAREHOUSE_TABLES_OP: {"config": {"allow_removals": allow_removals}}}}
     before = _latest_snapshot(warehouse)
     try:
-        result = _execute(instance_ref, PUBLISH_JOB, publish_config, {})
+        with _following(_RunLogs(instance, PUBLISH_JOB, tags), progress):
+            result = _execute(instance_ref, PUBLISH_JOB, publish_config, tags)
         if result.interrupted:  # Dagster ended the run as interrupted rather than raising
             raise KeyboardInterrupt
     except (KeyboardInterrupt, DagsterExecutionInterruptedError):
@@ -152,8 +169,6 @@ def run_pipeline(
         outcome.contents = None
     outcome.report = warehouse.report_path if warehouse.report_path.exists() else None
     outcome.checks_page = warehouse.checks_page if outcome.checks_run and warehouse.checks_page.exists() else None
-    if progress:
-        progress("")
     return outcome
 
 
@@ -173,32 +188,131 @@ class MaintenanceFailed(Exception):
 
 
 def _parse(
-    to_parse: list[str], workers: int, workers_pool: ProcessPoolExecutor, instance_ref: InstanceRef,
-    tags: dict[str, str], warehouse: Warehouse, outcome: RunOutcome, progress: Callable[[str], None] | None,
+    to_parse: list[Dump], workers: int, workers_pool: ProcessPoolExecutor, instance: dg.DagsterInstance,
+    tags: dict[str, str], warehouse: Warehouse, outcome: RunOutcome, progress: Callable[[Progress], None],
 ) -> None:
-    """Run the parse run of each dump on the run workers, recording failures in the outcome."""
+    """Run the parse run of each dump on the run workers, recording failures in the outcome.
+    Progress counts the pages each run's log reports, as the UI shows them."""
     # The parallel runs share the cores: each parses as many batches at once as it has cores.
     threads = max(1, (os.cpu_count() or 1) // min(workers, len(to_parse)))
     parse_config = {**_QUIET_CONSOLE, "ops": {PARSED_DUMP.to_python_identifier(): {"config": {"threads": threads}}}}
-    pages = done = 0
+    instance_ref, logs = instance.get_ref(), _RunLogs(instance, INGEST_JOB, tags)
+    expected = {dump.dump_id: dump.expected_pages for dump in to_parse}
+    parsed: dict[str, int] = {}  # dump_id -> its pages, once parsed
+    reading: dict[str, int] = {}  # dump_id -> pages read so far, of the dumps being parsed
     with _ctrl_c_as_event() as interrupted:
         launched = {
-            workers_pool.submit(_execute, instance_ref, INGEST_JOB, parse_config, {"dagster/partition": d, **tags}): d
+            workers_pool.submit(_execute, instance_ref, INGEST_JOB, parse_config, {"dagster/partition": d.dump_id, **tags}): d
             for d in to_parse
         }
         pending = set(launched)
         while pending:
-            finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            finished, pending = wait(pending, timeout=_PROGRESS_SECONDS, return_when=FIRST_COMPLETED)
             if interrupted.is_set():
                 raise KeyboardInterrupt
             for future in finished:
-                dump_id, result, done = launched[future], future.result(), done + 1
+                dump, result = launched[future], future.result()
+                reading.pop(dump.dump_id, None)
                 if result.error:
-                    outcome.failures[f"parse {dump_id}"] = result.error
+                    outcome.failures[f"parse {dump.dump_id}"] = result.error
+                    parsed[dump.dump_id] = 0
                 else:
-                    pages += part_file_rows(warehouse.part_path(dump_id))
-                if progress:
-                    progress(f"[{done}/{len(to_parse)}] parsed {dump_id}: {pages:,} pages so far")
+                    parsed[dump.dump_id] = part_file_rows(warehouse.part_path(dump.dump_id))
+            for dump_id, _, message in logs.new_lines():
+                if dump_id not in parsed and (pages := pages_read(message)) is not None:
+                    reading[dump_id] = pages
+            progress(
+                Progress(
+                    "parsing",
+                    ", ".join(reading),
+                    sum(parsed.values()) + sum(reading.values()),
+                    _expected_pages(to_parse, expected, parsed),
+                    len(parsed),
+                    len(to_parse),
+                )
+            )
+
+
+_PROGRESS_SECONDS = 0.5  # how often the runs' logs are read for progress
+
+
+def _expected_pages(dumps: list[Dump], expected: dict[str, int | None], parsed: dict[str, int]) -> int | None:
+    """The pages of these dumps: those parsed, and for the others the count known before
+    reading (folder, Parquet, zip) or estimated from the pages per byte of the dumps of the same
+    format parsed so far; None until every dump has one."""
+    pages_per_byte: dict[str, tuple[int, int]] = {}
+    for dump in dumps:
+        if dump.dump_id in parsed:
+            pages, size = pages_per_byte.get(dump.format, (0, 0))
+            pages_per_byte[dump.format] = (pages + parsed[dump.dump_id], size + dump.size_bytes)
+    total = 0
+    for dump in dumps:
+        if dump.dump_id in parsed:
+            total += parsed[dump.dump_id]
+        elif expected[dump.dump_id] is not None:
+            total += expected[dump.dump_id]
+        elif dump.format in pages_per_byte and pages_per_byte[dump.format][1]:
+            pages, size = pages_per_byte[dump.format]
+            total += round(dump.size_bytes * pages / size)
+        else:
+            return None
+    return total
+
+
+class _RunLogs:
+    """The log lines of the runs of a job launched with `tags`, read from the instance's event log as
+    the UI reads it: each line once."""
+
+    def __init__(self, instance: dg.DagsterInstance, job_name: str, tags: dict[str, str]) -> None:
+        self.instance, self.job_name, self.tags = instance, job_name, tags
+        self.cursors: dict[str, str | None] = {}
+
+    def new_lines(self, started_only: bool = True) -> list[tuple[str, str, str]]:
+        """(partition, or job for a run without one; step; message, or "" for the step's
+        start) of the lines logged since the last call, in order, by the runs started now (or
+        by every run of the tags)."""
+        statuses = [dg.DagsterRunStatus.STARTED] if started_only else None
+        lines = []
+        runs = dg.RunsFilter(job_name=self.job_name, tags=self.tags, statuses=statuses)
+        for run in self.instance.get_runs(filters=runs):
+            records = self.instance.get_records_for_run(run.run_id, cursor=self.cursors.get(run.run_id))
+            self.cursors[run.run_id] = records.cursor
+            key = run.tags.get("dagster/partition", run.job_name)
+            for record in records.records:
+                entry = record.event_log_entry
+                if entry.dagster_event is None and entry.user_message:
+                    lines.append((key, entry.step_key or "", entry.user_message))
+                elif entry.is_dagster_event and entry.dagster_event_type == dg.DagsterEventType.STEP_START:
+                    lines.append((key, entry.step_key or "", ""))
+        return lines
+
+
+@contextmanager
+def _following(logs: _RunLogs, progress: Callable[[Progress], None]) -> Iterator[None]:
+    """Report each step of the publish run, and what it logs, while the block executes it."""
+    done = threading.Event()
+
+    def report(started_only: bool) -> None:
+        for _, step, message in logs.new_lines(started_only):
+            name = _PUBLISH_STEPS.get(step, step)
+            progress(Progress("publishing", f"{name}: {message}" if message else name))
+
+    def follow() -> None:
+        while not done.wait(_PROGRESS_SECONDS):
+            report(started_only=True)
+
+    follower = threading.Thread(target=follow, name="newsdesk-progress", daemon=True)
+    follower.start()
+    try:
+        yield
+    finally:
+        done.set()
+        follower.join()
+        report(started_only=False)  # what the run logged since the last look
+
+
+# The publish job's steps, as the progress names them.
+_PUBLISH_STEPS = {WAREHOUSE_TABLES_OP: "tables", CHECKS_OP: "checks", CORPUS_REPORT.to_python_identifier(): "report"}
 
 
 @contextmanager

@@ -69,7 +69,7 @@ def write_jsonl_dump(path, pages: int, variant: str = "") -> None:
             out.write(json.dumps({"id": f"p{i}", "text": text}) + "\n")
 
 
-def run_here(dumps, warehouse, workers: int = 1):
+def run_here(dumps, warehouse, workers: int = 1, progress=lambda progress: None):
     """`newsdesk run` without the command line: the runner, in this process, on the instance
     of $DAGSTER_HOME (the definitions' settings must already point at dumps and warehouse)."""
     import dagster as dg
@@ -78,7 +78,7 @@ def run_here(dumps, warehouse, workers: int = 1):
     from orchestration.runner import run_pipeline
 
     with dg.DagsterInstance.get() as instance:
-        return run_pipeline(dumps, Warehouse(str(warehouse)), instance, workers=workers)
+        return run_pipeline(dumps, Warehouse(str(warehouse)), instance, workers=workers, progress=progress)
 
 
 # The shapes of input that once made a dump's memory or time follow its content instead of its

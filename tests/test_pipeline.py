@@ -10,7 +10,9 @@ import pytest
 
 from newsdesk.project import SAMPLE_DUMPS_DIR
 from newsdesk.transforms.text_keys import identity_key
-from tests.builders import read_warehouse, run_here
+from newsdesk.readers import discover_dumps
+from orchestration.runner import _expected_pages
+from tests.builders import read_warehouse, run_here, write_jsonl_dump
 
 pytestmark = pytest.mark.slow  # end to end: real runs of the whole pipeline
 
@@ -143,3 +145,39 @@ def test_a_broken_dump_fails_its_step_and_keeps_the_others(pipeline_env, tmp_pat
     assert list(outcome.failures) == ["parse broken-2026-03-01"]
     with read_warehouse(warehouse) as connection:
         assert connection.execute("SELECT count(DISTINCT dump_id) FROM pages").fetchone() == (7,)
+
+
+@pytest.mark.slow
+def test_progress_counts_the_pages_inside_a_dump_and_names_the_publish_steps(pipeline_env, tmp_path):
+    dumps = tmp_path / "dumps"
+    dumps.mkdir()
+    write_jsonl_dump(dumps / "big-2026-01-01.jsonl", 20_000)
+    shutil.copytree(SAMPLE_DUMPS_DIR / "maghress-fr-2026-02-18", dumps / "maghress-fr-2026-02-18")
+    reports = []
+    outcome = run_here(dumps, pipeline_env(dumps), progress=reports.append)
+    assert outcome.succeeded, outcome.failures
+
+    parsing = [report for report in reports if report.phase == "parsing"]
+    # Pages count up while the big dump is still being read, not only when it ends.
+    assert any(0 < report.pages < 20_000 and "big-2026-01-01" in report.step for report in parsing), parsing
+    assert (parsing[-1].pages, parsing[-1].dumps_done, parsing[-1].dumps) == (20_008, 2, 2)
+    # The total is known for the folder (its files) and, once it is parsed, for the JSONL dump.
+    assert parsing[-1].expected_pages == 20_008
+    assert reports[0].phase == "planning"
+    steps = [report.step.split(":")[0] for report in reports if report.phase == "publishing"]
+    assert {"tables", "checks", "report"} <= set(steps)
+    assert steps.index("tables") < steps.index("checks") < steps.index("report")
+
+
+def test_the_pages_to_expect_come_from_counts_then_from_the_pages_per_byte_seen(tmp_path):
+    folder = tmp_path / "a-2026-01-01"
+    folder.mkdir()
+    for i in range(3):
+        (folder / f"{i}.txt").write_text("page")
+    for name in ("b-2026-01-02.jsonl", "c-2026-01-03.jsonl"):
+        write_jsonl_dump(tmp_path / name, 10)
+    dumps = discover_dumps(tmp_path).dumps
+    expected = {dump.dump_id: dump.expected_pages for dump in dumps}
+    assert expected == {"a-2026-01-01": 3, "b-2026-01-02": None, "c-2026-01-03": None}
+    assert _expected_pages(dumps, expected, {}) is None  # nothing says how many pages a JSONL file holds
+    assert _expected_pages(dumps, expected, {"b-2026-01-02": 10}) == 3 + 10 + 10  # c is as dense as b
