@@ -68,7 +68,7 @@ def warehouse_tables(
     def audit(connection) -> None:
         audit_runs.extend(audit_publish(connection, warehouse, run_name=context.run.run_id))
 
-    with store.writer() as connection:
+    with store.writer(waiting=context.log.warning) as connection:
         try:
             report = publish(
                 connection,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -163,19 +163,27 @@ class Warehouse:
             lock.release()
 
     @contextmanager
-    def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def writer(self, waiting: Callable[[str], None] = lambda message: None) -> Iterator[duckdb.DuckDBPyConnection]:
         """The one writing connection, with the warehouse attached and in use, its tables and
         views created if missing. What the caller commits is one snapshot; what it does not
         commit (an error, a kill) leaves the warehouse as it was. The file lock keeps writers
-        one at a time across processes."""
+        one at a time across processes; `waiting` hears it when another writer holds it."""
         self.check_catalog()
         lock = FileLock(str(self.file) + ".lock")
         try:
             self.file.parent.mkdir(parents=True, exist_ok=True)
-            lock.acquire(timeout=self.lock_timeout_seconds)
+            try:
+                lock.acquire(timeout=0)
+            except Timeout:
+                waiting(
+                    f"waiting for another writer of {self.file} (a publish or maintenance) to finish; "
+                    f"giving up after {self.lock_timeout_seconds:.0f} s (lock_timeout_seconds)"
+                )
+                lock.acquire(timeout=self.lock_timeout_seconds)
         except Timeout as error:
             raise WarehouseUnavailable(
-                f"another newsdesk run has been writing {self.file} for over {self.lock_timeout_seconds:.0f} s"
+                f"another writer has held {self.file} for over {self.lock_timeout_seconds:.0f} s (lock_timeout_seconds): "
+                "nothing was written"
             ) from error
         except OSError as error:
             raise WarehouseUnavailable(f"cannot write next to {self.file}: {error.strerror or error}") from error

@@ -44,7 +44,7 @@ def maintain_warehouse(context: dg.OpExecutionContext, config: MaintenanceConfig
     if not store.exists():  # the writer would create an empty one
         context.add_output_metadata({"summary": f"no warehouse at {store.location} yet: nothing to maintain"})
         return
-    with store.writer() as connection:  # the writer's lock: never beside a publish
+    with store.writer(waiting=context.log.warning) as connection:  # the writer's lock: never beside a publish
         report = maintain(connection, config.policy())
     context.log.info(report.summary())
     context.add_output_metadata(

@@ -106,3 +106,24 @@ def test_a_second_run_on_the_same_warehouse_refuses_at_once(tmp_path):
     assert first.returncode == 0
     assert second.returncode == 2
     assert second.stderr.strip() == f"newsdesk: another newsdesk run is working on {warehouse}: wait for it to end"
+
+
+def test_a_writer_kept_waiting_by_another_says_so_then_gives_up_in_one_line(tmp_path):
+    """A publish or maintenance while another writer (the daemon's publish, say) holds the
+    warehouse: it says what it waits for, and after lock_timeout_seconds stops, writing nothing."""
+    from filelock import FileLock
+
+    from newsdesk.warehouse import Warehouse, WarehouseUnavailable
+
+    warehouse = tmp_path / "w.ducklake"
+    with Warehouse(str(warehouse)).writer():
+        pass
+    heard = []
+    with FileLock(str(warehouse) + ".lock"):
+        with pytest.raises(WarehouseUnavailable, match=r"another writer has held .* for over 1 s \(lock_timeout_seconds\)"):
+            with Warehouse(str(warehouse), lock_timeout_seconds=1).writer(waiting=heard.append):
+                pass
+    assert len(heard) == 1 and heard[0].startswith(f"waiting for another writer of {warehouse}")
+    with Warehouse(str(warehouse), lock_timeout_seconds=1).writer(waiting=heard.append):
+        pass  # free again: no wait
+    assert len(heard) == 1
