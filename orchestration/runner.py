@@ -152,7 +152,8 @@ def run_pipeline(
         if result.interrupted:  # Dagster ended the run as interrupted rather than raising
             raise KeyboardInterrupt
     except (KeyboardInterrupt, DagsterExecutionInterruptedError):
-        if _latest_snapshot(warehouse) == before:
+        # Snapshot 0 is the empty lake its first writer creates: no publish made it.
+        if (_latest_snapshot(warehouse) or 0) == (before or 0):
             raise RunInterrupted("interrupted while publishing: nothing was published") from None
         raise RunInterrupted(
             "interrupted after the publish: the warehouse holds every dump of this run, and its checks may not have run"
