@@ -39,7 +39,7 @@ from assets.keys import (
     PUBLISH_JOB,
     WAREHOUSE_TABLES_OP,
 )
-from assets.partitions import last_parses
+from assets.partitions import last_parses, remove_dump_partitions
 from newsdesk.contents import WarehouseContents, warehouse_contents
 from newsdesk.parsing import pages_read, part_file_is_current, part_file_rows
 from newsdesk.readers import Dump, discover_dumps
@@ -127,8 +127,8 @@ def run_pipeline(
             )
             if work.new:
                 instance.add_dynamic_partitions(DUMPS_PARTITIONS, work.new)
-            for dump_id in work.removed:
-                instance.delete_dynamic_partition(DUMPS_PARTITIONS, dump_id)
+            if work.removed:
+                remove_dump_partitions(instance, work.removed)
             outcome.unchanged, outcome.removed = work.up_to_date, work.removed
             # The publish runs here, once the parse runs are done; meanwhile this process, which
             # only waits for them, imports what the publish's checks need.

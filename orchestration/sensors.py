@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from assets.keys import DUMPS_PARTITIONS
-from assets.partitions import dumps_partitions, last_parses
+from assets.partitions import dumps_partitions, last_parses, remove_dump_partitions
 from assets.resources import DumpsFolder, WarehouseResource
 from newsdesk.parsing import part_file_is_current
 from newsdesk.work import DumpsWork, plan_dumps_work
@@ -104,8 +104,8 @@ def dumps_folder_sensor(
     partition_requests = []
     if new_partitions:
         partition_requests.append(dumps_partitions.build_add_request(new_partitions))
-    if work.removed:
-        partition_requests.append(dumps_partitions.build_delete_request(work.removed))
+    if work.removed:  # now, not as a request: the automation history that names them goes too
+        remove_dump_partitions(context.instance, work.removed)
     return dg.SensorResult(
         run_requests=run_requests, dynamic_partitions_requests=partition_requests, cursor=json.dumps(runs.cursor)
     )
