@@ -481,13 +481,15 @@ def _ui(args: argparse.Namespace) -> int:
     except OSError as error:
         raise CliError(f"cannot serve the report on port {pages_port} ({error.strerror}): give --pages-port") from None
     _configure_environment(args, pages_url)
-    dagster = Path(sys.executable).with_name("dagster")
-    command = [str(dagster), "dev", "-m", "orchestration.definitions", "-h", "127.0.0.1", "-p", str(args.port)]
+    # Dagster's own `dg dev` (`dagster dev` is superseded), given the module, as the installed
+    # wheel has no project folder for it to find.
+    dg_command = Path(sys.executable).with_name("dg")
+    command = [str(dg_command), "dev", "-m", "orchestration.definitions", "--host", "127.0.0.1", "--port", str(args.port)]
     print(
         f"Dagster UI on http://127.0.0.1:{args.port} (DAGSTER_HOME={os.environ['DAGSTER_HOME']}), the report and "
         f"checks page on {pages_url}; Ctrl-C stops them."
     )
-    # Ctrl-C reaches `dagster dev` too (the terminal's process group), which stops the webserver
+    # Ctrl-C reaches `dg dev` too (the terminal's process group), which stops the webserver
     # and the daemon it started; this process serves the pages until it has.
     interface = subprocess.Popen(command)
     while True:

@@ -8,6 +8,8 @@ import duckdb
 import polars as pl
 import pytest
 
+from assets.parsed_dump import parsed_dump
+from assets.resources import resources_from_environment
 from newsdesk.project import SAMPLE_DUMPS_DIR
 from newsdesk.transforms.text_keys import identity_key
 from newsdesk.readers import discover_dumps
@@ -181,3 +183,20 @@ def test_the_pages_to_expect_come_from_counts_then_from_the_pages_per_byte_seen(
     assert expected == {"a-2026-01-01": 3, "b-2026-01-02": None, "c-2026-01-03": None}
     assert _expected_pages(dumps, expected, {}) is None  # nothing says how many pages a JSONL file holds
     assert _expected_pages(dumps, expected, {"b-2026-01-02": 10}) == 3 + 10 + 10  # c is as dense as b
+
+
+def test_a_partition_typed_by_hand_for_a_dump_that_is_not_there_fails_in_one_clear_line(pipeline_env, tmp_path):
+    """In the UI, a partition key added by hand for a dump the folder does not hold: the run
+    fails with a sentence that says so, not a FileNotFoundError."""
+    dumps = tmp_path / "dumps"
+    dumps.mkdir()
+    pipeline_env(dumps)
+    with dg.DagsterInstance.get() as instance:
+        instance.add_dynamic_partitions("dumps", ["typo-2026-01-01"])
+        result = dg.materialize(
+            [parsed_dump], partition_key="typo-2026-01-01", instance=instance, resources=resources_from_environment(), raise_on_error=False
+        )
+    [failure] = result.get_step_failure_events()
+    error = failure.step_failure_data.error
+    assert error.cls_name == "Failure"
+    assert f"dump 'typo-2026-01-01' is not in {dumps}: it was removed, or the partition was typed by hand" in error.message

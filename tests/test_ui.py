@@ -69,7 +69,9 @@ def ui(tmp_path):
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home")}
     warehouse = tmp_path / "w.ducklake"
     args = [str(NEWSDESK), "ui", "--port", str(port), "--pages-port", str(pages_port), "--dumps", str(dumps), "--warehouse", str(warehouse)]
-    process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    log = tmp_path / "ui.log"
+    with open(log, "wb") as output:
+        process = subprocess.Popen(args, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
     graphql = GraphQL(port)
 
     def up():
@@ -83,12 +85,14 @@ def ui(tmp_path):
         wait_for(up, 120, "the webserver")
         yield graphql, warehouse
     finally:
-        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C: dagster dev stops the webserver and the daemon
+        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C: dg dev stops the webserver and the daemon
         try:
             process.wait(timeout=60)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             raise
+    # Dagster's current tooling: `dagster dev` would warn that `dg dev` supersedes it.
+    assert "SupersessionWarning" not in log.read_text(errors="replace")
 
 
 LOCATION = """
