@@ -115,6 +115,12 @@ def _parser() -> argparse.ArgumentParser:
         help="take out of the warehouse the dumps missing from DUMPS even if DUMPS is not the folder the "
         "warehouse was built from, or if they are more than half of its dumps (refused otherwise)",
     )
+    run.add_argument(
+        "--always-publish",
+        action="store_true",
+        help="publish, check and report even when the warehouse already holds every dump as it is "
+        "(after editing a suite in expectations/, say); skipped otherwise",
+    )
     run.set_defaults(command=_run)
 
     sql = commands.add_parser(
@@ -306,6 +312,7 @@ def _run(args: argparse.Namespace) -> int:
                     workers=args.workers,
                     progress=display.show,
                     allow_removals=args.allow_removals,
+                    always_publish=args.always_publish,
                 )
         except (RemovalRefused, WarehouseUnavailable) as error:
             raise CliError(str(error)) from error

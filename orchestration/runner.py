@@ -42,6 +42,7 @@ from assets.keys import (
 from assets.partitions import last_parses, remove_dump_partitions
 from newsdesk.contents import WarehouseContents, warehouse_contents
 from newsdesk.parsing import pages_read, part_file_is_current, part_file_rows
+from newsdesk.publish import plan_publish
 from newsdesk.readers import Dump, discover_dumps
 from newsdesk.removals import RemovalPolicy, check_removals, warehouse_origin
 from newsdesk.snapshots import current_snapshot
@@ -60,6 +61,7 @@ class RunOutcome:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # entries that are not dumps, and why
     unchanged: list[str] = field(default_factory=list)  # dumps not parsed again: same content as last time
     removed: list[str] = field(default_factory=list)  # dumps gone from the folder, and so from the warehouse
+    published: bool = True  # False: the warehouse held every dump as it is, so no publish ran
     contents: WarehouseContents | None = None  # the warehouse after the publish
     snapshot: int | None = None  # the warehouse's newest snapshot after the publish
     report: Path | None = None
@@ -92,9 +94,12 @@ def run_pipeline(
     workers: int = 2,
     progress: Callable[[Progress], None] = lambda progress: None,
     allow_removals: bool = False,
+    always_publish: bool = False,
 ) -> RunOutcome:
-    """Parse every dump of the folder that needs it, then publish the warehouse. The
-    definitions must read the same dumps folder and warehouse (the CLI sets their variables).
+    """Parse every dump of the folder that needs it, then publish the warehouse, unless it
+    already holds every dump as it is (and `always_publish` is off): the publish would change
+    nothing, and its checks and report describe it already. The definitions must read the same
+    dumps folder and warehouse (the CLI sets their variables).
 
     Raises RemovalRefused, before any work, if the publish would remove dumps it may not
     (newsdesk.removals): the publish would refuse the same, after the parsing."""
@@ -130,6 +135,12 @@ def run_pipeline(
             if work.removed:
                 remove_dump_partitions(instance, work.removed)
             outcome.unchanged, outcome.removed = work.up_to_date, work.removed
+            outcome.published = bool(always_publish or work.to_parse or work.removed) or not _holds_every_dump(
+                warehouse, dumps, outcome.dumps
+            )
+            if not outcome.published:
+                _describe_warehouse(warehouse, outcome)
+                return outcome
             # The publish runs here, once the parse runs are done; meanwhile this process, which
             # only waits for them, imports what the publish's checks need.
             warm_up = threading.Thread(target=_import_publish_libraries, name="newsdesk-warm-up", daemon=True)
@@ -162,6 +173,27 @@ def run_pipeline(
         outcome.failures["publish"] = result.error
     outcome.checks_run = result.checks_run
     outcome.failed_checks = result.failed_checks
+    _describe_warehouse(warehouse, outcome)
+    return outcome
+
+
+def _holds_every_dump(warehouse: Warehouse, dumps: Path, dump_ids: list[str]) -> bool:
+    """Whether the warehouse was last published from this folder, holds every dump's current
+    partition file and nothing else, and has its report: a publish would change nothing."""
+    part_files = {dump_id: warehouse.part_path(dump_id) for dump_id in dump_ids}
+    if not warehouse.report_path.exists() or not all(path.exists() for path in part_files.values()):
+        return False
+    try:
+        with warehouse.reader() as connection:
+            built_from, _ = warehouse_origin(connection)
+            plan = plan_publish(connection, part_files)
+    except (WarehouseUnavailable, ValueError):  # none yet; partition files of an older version
+        return False
+    return built_from == str(dumps.expanduser().resolve()) and not (plan.loaded or plan.removed)
+
+
+def _describe_warehouse(warehouse: Warehouse, outcome: RunOutcome) -> None:
+    """What the summary shows of the warehouse: its contents, snapshot, report and checks page."""
     try:
         with warehouse.reader() as connection:
             outcome.contents = warehouse_contents(connection)
@@ -169,8 +201,7 @@ def run_pipeline(
     except WarehouseUnavailable:  # the first publish failed: there is no warehouse
         outcome.contents = None
     outcome.report = warehouse.report_path if warehouse.report_path.exists() else None
-    outcome.checks_page = warehouse.checks_page if outcome.checks_run and warehouse.checks_page.exists() else None
-    return outcome
+    outcome.checks_page = warehouse.checks_page if warehouse.checks_page.exists() else None
 
 
 def run_maintenance(instance: dg.DagsterInstance, config: dict) -> str:

@@ -26,6 +26,14 @@ def print_summary(outcome: RunOutcome, out=sys.stdout) -> None:
         )
     snapshot = f" (snapshot {outcome.snapshot}: `newsdesk snapshots` lists them)" if outcome.snapshot is not None else ""
     print(f"warehouse: {outcome.warehouse}{snapshot}", file=out)
+    if not outcome.published:
+        print(
+            "nothing changed since that snapshot: not published again, and its checks and report stand "
+            "(--always-publish publishes, checks and reports anyway)",
+            file=out,
+        )
+        if outcome.checks_page:
+            print(f"checks: {outcome.checks_page}", file=out)
     if outcome.checks_run:
         passed = outcome.checks_run - len(outcome.failed_checks)
         print(f"checks: {passed} of {outcome.checks_run} passed; results: {outcome.checks_page}", file=out)

@@ -1,5 +1,6 @@
 """End to end: the real Dagster definitions materialize the bundled dumps into a DuckDB file."""
 
+import os
 import shutil
 from datetime import date
 
@@ -13,6 +14,7 @@ from assets.resources import resources_from_environment
 from newsdesk.project import SAMPLE_DUMPS_DIR
 from newsdesk.transforms.text_keys import identity_key
 from newsdesk.readers import discover_dumps
+from newsdesk.warehouse import Warehouse
 from orchestration.runner import _expected_pages
 from tests.builders import read_warehouse, run_here, write_jsonl_dump
 
@@ -200,3 +202,20 @@ def test_a_partition_typed_by_hand_for_a_dump_that_is_not_there_fails_in_one_cle
     error = failure.step_failure_data.error
     assert error.cls_name == "Failure"
     assert f"dump 'typo-2026-01-01' is not in {dumps}: it was removed, or the partition was typed by hand" in error.message
+
+
+@pytest.mark.slow
+def test_a_run_that_would_change_nothing_does_not_publish_unless_told(pipeline_env, tmp_path):
+    dumps = tmp_path / "dumps"
+    shutil.copytree(SAMPLE_DUMPS_DIR, dumps)
+    warehouse = pipeline_env(dumps)
+    assert run_here(dumps, warehouse).published
+    again = run_here(dumps, warehouse)
+    assert not again.published and again.checks_run == 0
+    assert again.snapshot == 1 and again.contents.row_counts["pages"] == 38 and again.report is not None
+    with dg.DagsterInstance.get() as instance:
+        assert len(instance.get_runs(filters=dg.RunsFilter(job_name="publish_warehouse"))) == 1
+    # A changed partition file is a change, even without a parse in this run.
+    part = Warehouse(str(warehouse)).part_path("turess-es-2026-02-20")
+    os.utime(part)
+    assert run_here(dumps, warehouse).published
