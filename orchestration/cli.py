@@ -105,7 +105,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--workers",
-        type=int,
+        type=_positive_int,
         default=min(2, os.cpu_count() or 1),
         help="dumps parsed at once, each in its own process (default: 2, or 1 on one core)",
     )
@@ -283,9 +283,34 @@ def _configure_environment(args: argparse.Namespace, pages_url: str = "") -> Non
     # only (a shared one made a new warehouse report removing dumps it never had).
     os.environ.setdefault("DAGSTER_HOME", str(_dagster_home(args.warehouse)))
     home = Path(os.environ["DAGSTER_HOME"])
-    home.mkdir(parents=True, exist_ok=True)
-    if not (home / "dagster.yaml").exists():
-        shutil.copyfile(Path(__file__).with_name("dagster.yaml"), home / "dagster.yaml")
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        if not (home / "dagster.yaml").exists():
+            shutil.copyfile(Path(__file__).with_name("dagster.yaml"), home / "dagster.yaml")
+        _claim_dagster_home(home, _warehouse(args).location)
+    except OSError as error:
+        raise CliError(f"cannot set up the Dagster instance in {home}: {error.strerror or error}") from None
+
+
+_HOME_OWNER = "newsdesk_warehouse"  # in a Dagster home: the warehouse whose instance it is
+
+
+def _claim_dagster_home(home: Path, warehouse: str) -> None:
+    """One Dagster instance per warehouse: a home that holds another warehouse's runs and
+    partitions is refused (they would mix, and two runs creating one instance at once can
+    wedge it), and a new one is marked as this warehouse's."""
+    from filelock import FileLock
+
+    with FileLock(str(home / f".{_HOME_OWNER}.lock")):
+        owner_file = home / _HOME_OWNER
+        owner = owner_file.read_text(encoding="utf-8") if owner_file.exists() else ""
+        if owner and owner != warehouse:
+            raise CliError(
+                f"DAGSTER_HOME {home} is the Dagster instance of the warehouse {owner}: give {warehouse} "
+                "its own (unset DAGSTER_HOME for the one beside it)"
+            )
+        if not owner:
+            owner_file.write_text(warehouse, encoding="utf-8")
 
 
 def _run(args: argparse.Namespace) -> int:

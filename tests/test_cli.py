@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from newsdesk.project import SAMPLE_DUMPS_DIR
-from tests.builders import write_jsonl_dump, written_warehouse
+from tests.builders import messages, write_jsonl_dump, written_warehouse
 
 NEWSDESK = Path(sys.executable).with_name("newsdesk")
 
@@ -206,3 +206,29 @@ def test_each_publish_is_a_snapshot_that_sql_and_the_duckdb_cli_can_read(tmp_pat
         capture_output=True, text=True, env=env, cwd=tmp_path,
     )
     assert cli.returncode == 0 and cli.stdout.splitlines()[-1] == "50", cli.stdout + cli.stderr
+
+
+def test_a_dagster_home_belongs_to_one_warehouse(tmp_path):
+    """Two warehouses on one DAGSTER_HOME would mix their runs and partitions, and two runs
+    creating one instance at once could wedge it: the second warehouse is refused in one line."""
+    home = tmp_path / "home"
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    home.mkdir()
+    (home / "newsdesk_warehouse").write_text(str(tmp_path / "first.ducklake"))
+    second = newsdesk("run", "--warehouse", str(tmp_path / "second.ducklake"), env=env)
+    assert second.returncode == 2
+    assert messages(second.stderr) == [
+        f"newsdesk: DAGSTER_HOME {home} is the Dagster instance of the warehouse {tmp_path / 'first.ducklake'}: "
+        f"give {tmp_path / 'second.ducklake'} its own (unset DAGSTER_HOME for the one beside it)"
+    ]
+    assert not (tmp_path / "second.ducklake").exists()
+
+
+def test_unusable_places_and_settings_are_one_line(tmp_path):
+    for args, message in [
+        (("--warehouse", "/etc/passwd/w.ducklake"), "newsdesk: cannot set up the Dagster instance in /etc/passwd/w.dagster: Not a directory"),
+        (("--workers", "0"), "argument --workers: 0 is not a positive number"),
+    ]:
+        result = newsdesk("run", *args, env={name: value for name, value in os.environ.items() if name != "DAGSTER_HOME"})
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert message in result.stderr
