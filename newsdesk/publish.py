@@ -23,7 +23,7 @@ import duckdb
 from newsdesk.annotate import link_duplicates, tag_headline_languages
 from newsdesk.files import remove_orphaned_temporaries
 from newsdesk.parsing import part_file_is_current
-from newsdesk.removals import RemovalPolicy, check_removals, warehouse_origin
+from newsdesk.removals import RemovalPolicy, check_removals, check_replacements, warehouse_origin
 from newsdesk.sql import run_sql_file
 from newsdesk.warehouse import CATALOG, create_tables, create_views
 
@@ -85,6 +85,7 @@ def publish(
         built_from, loaded = warehouse_origin(connection)
         check_removals(built_from, dumps_folder, loaded, part_files, removals)
         report = plan_publish(connection, part_files)
+        check_replacements(built_from, dumps_folder, set(report.loaded) & set(loaded), removals)
         if report.loaded or report.removed or built_from != folder:
             rows_before = table_rows(connection)
             connection.execute("DELETE FROM meta.dumps_folder")

@@ -30,6 +30,7 @@ from newsdesk.transforms.editions import Edition
 DUMP_FORMATS = (".jsonl.zst", ".jsonl.gz", ".tar.gz", ".jsonl", ".parquet", ".zip")
 # A page of the site is tens of KB; a text of megabytes is not one page.
 DEFAULT_MAX_PAGE_BYTES = 4 * 1024 * 1024
+MOST_MAX_PAGE_BYTES = 1024**3  # a page limit past 1 GiB would let one page outgrow any worker
 # A dump stops growing past these, with a row that says so: compressed garbage (a few KB that
 # expand to millions of lines) costs seconds, not minutes.
 DEFAULT_MAX_DUMP_RECORDS = 20_000_000
@@ -77,6 +78,8 @@ class ReadLimits:
         for name, value in vars(self).items():
             if not value > 0:
                 raise ValueError(f"{name} is {value}: it must be a positive number")
+        if self.max_page_bytes > MOST_MAX_PAGE_BYTES:
+            raise ValueError(f"max_page_bytes is {self.max_page_bytes:,}: it must be at most {MOST_MAX_PAGE_BYTES:,} (1 GiB)")
 
 
 class DumpStopped(Exception):
@@ -90,6 +93,15 @@ class _DumpBudget:
         self.limits = limits
         self.most_expanded = max(_EXPANSION_JUDGED_FROM, limits.max_expansion * bytes_on_disk)
         self.records = self.expanded = 0
+
+    def look_ahead(self, expanded: int) -> None:
+        """Raise DumpStopped if reading this many more bytes would pass the byte limits: for
+        what must be decoded whole before it can be counted (a Parquet row group's dictionary)."""
+        if self.expanded + expanded > self.limits.max_dump_bytes or self.expanded + expanded > self.most_expanded:
+            raise DumpStopped(
+                f"its next part declares {expanded:,} bytes of page data, past max_dump_bytes or "
+                f"{self.limits.max_expansion:g} times the dump's size on disk (max_expansion): not read"
+            )
 
     def spend(self, expanded: int, records: int = 0) -> None:
         self.expanded += expanded
@@ -168,7 +180,11 @@ class Dump:
         for _, entry in _files(str(self.path)):
             if isinstance(entry, OSError):
                 continue  # reading the dump records the folder as unreadable
-            stat = entry.stat(follow_symlinks=False)
+            try:
+                stat = entry.stat(follow_symlinks=False)
+            except OSError:  # listed but not searchable: reading records the page as unreadable
+                count += 1
+                continue
             count, size, newest = count + 1, size + stat.st_size, max(newest, stat.st_mtime_ns)
         return count, size, newest
 
@@ -340,6 +356,11 @@ def _folder_records(root: Path, limit: int, budget: _DumpBudget) -> Iterator[dic
                 detail=f"folder not readable ({kind.strerror or kind}): the pages in it are not read",
             )
             continue
+        if kind == _LINKED_FOLDER:  # followed, it could reach outside the dump, or loop
+            yield _page(
+                f"{text_of_name(relative)}/", status="unsafe_link", detail="symlinked folder, not followed: its pages are not read"
+            )
+            continue
         page_id = text_of_name(relative[: -len(".txt")])
         is_link, is_regular = kind
         if is_link and not os.path.realpath(path).startswith(real_root):
@@ -368,13 +389,18 @@ def _folder_records(root: Path, limit: int, budget: _DumpBudget) -> Iterator[dic
         yield {"page_id": page_id, "raw": raw, "size_bytes": len(raw)}
 
 
-def _txt_files(base: str) -> Iterator[tuple[str, tuple[bool, bool] | OSError]]:
+_LINKED_FOLDER = "linked folder"
+
+
+def _txt_files(base: str) -> Iterator[tuple[str, tuple[bool, bool] | OSError | str]]:
     """(path, (is a symlink, is a regular file or a link to one)) of every .txt entry under
-    base that is not a folder, and (path, error) of every folder that cannot be listed. Known
-    without a system call, but for symlinks."""
+    base that is not a folder, (path, error) of every folder that cannot be listed, and (path,
+    _LINKED_FOLDER) of every symlink to a folder. Known without a system call, but for symlinks."""
     for folder, entry in _files(base):
         if isinstance(entry, OSError):
             yield folder, entry
+        elif entry.is_symlink() and _is_folder(entry):
+            yield os.path.join(folder, entry.name), _LINKED_FOLDER
         elif entry.name.lower().endswith(".txt"):
             try:
                 is_regular = entry.is_file()
@@ -383,9 +409,16 @@ def _txt_files(base: str) -> Iterator[tuple[str, tuple[bool, bool] | OSError]]:
             yield os.path.join(folder, entry.name), (entry.is_symlink(), is_regular)
 
 
+def _is_folder(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
 def _files(base: str) -> Iterator[tuple[str, os.DirEntry | OSError]]:
     """(folder, directory entry) of every file under base as os.walk finds them (symlinked
-    folders are not entered), and (folder, error) for a folder that cannot be opened or listed
+    folders are listed as entries, not entered), and (folder, error) for a folder that cannot be opened or listed
     (no permission, a path over PATH_MAX). Whether an entry is a folder or a symlink costs no
     system call, and its stat is taken relative to its open folder, without a lookup of the
     whole path."""
@@ -405,14 +438,10 @@ def _files(base: str) -> Iterator[tuple[str, os.DirEntry | OSError]]:
                 yield folder, error
                 continue
             for entry in entries:
-                try:
-                    is_dir = entry.is_dir()
-                except OSError:
-                    is_dir = False
-                if not is_dir:
-                    yield folder, entry
-                elif not entry.is_symlink():
+                if _is_folder(entry) and not entry.is_symlink():
                     folders.append(os.path.join(folder, entry.name))
+                else:
+                    yield folder, entry
         finally:
             os.close(descriptor)  # the entries' stat needs it open until then
 
@@ -491,28 +520,39 @@ class _ZstdFrames(io.RawIOBase):
         super().close()
 
 
-def _bounded_lines(stream: io.BufferedIOBase, limit: int, budget: _DumpBudget) -> Iterator[tuple[bytes | None, int]]:
-    """(line, size) per line; line is None when it is longer than limit (its bytes are skipped)."""
+def _bounded_lines(stream: io.BufferedIOBase, limit: int, budget: _DumpBudget) -> Iterator[tuple[int, bytes | None, int]]:
+    """(line number, line, size) per line but empty ones; line is None when it is longer than
+    limit (its bytes are skipped). Runs of empty lines are skipped a buffer at a time: a line at
+    a time, a few KB of compressed newlines cost minutes."""
+    line_no = 0
     while True:
+        while ahead := stream.peek(1 << 16):
+            empty = len(ahead) - len(ahead.lstrip(b"\r\n"))
+            if not empty:
+                break
+            stream.read(empty)
+            budget.spend(empty)
+            line_no += ahead.count(b"\n", 0, empty)
         line = stream.readline(limit + 1)
         if not line:
             return
+        line_no += 1
         if len(line) <= limit or line.endswith(b"\n"):
             budget.spend(len(line))
-            yield line, len(line)
+            yield line_no, line, len(line)
             continue
         size = len(line)
         while line and not line.endswith(b"\n"):
             line = stream.readline(1 << 20)
             size += len(line)
             budget.spend(len(line))
-        yield None, size
+        yield line_no, None, size
 
 
 def _jsonl_records(path: Path, limit: int, budget: _DumpBudget) -> Iterator[dict]:
     with _open_jsonl(path) as stream:
         try:
-            for line_no, (line, size) in enumerate(_bounded_lines(stream, limit, budget), start=1):
+            for line_no, line, size in _bounded_lines(stream, limit, budget):
                 if line is None:
                     yield _too_large(str(line_no), size, limit)
                 elif line.strip():
@@ -532,6 +572,8 @@ def _json_record(line: bytes, line_no: int) -> dict:
         record = json.loads(line)
     except ValueError as error:
         return _page(page_id, status="bad_record", detail=f"invalid JSON: {error}", size_bytes=len(line))
+    except RecursionError:
+        return _page(page_id, status="bad_record", detail="invalid JSON: nested too deep", size_bytes=len(line))
     if not isinstance(record, dict):
         return _page(page_id, status="bad_record", detail="JSON line is not an object", size_bytes=len(line))
     if any(escape in line for escape in _SURROGATE_ESCAPES):
@@ -574,7 +616,8 @@ def _zip_records(path: Path, limit: int, budget: _DumpBudget) -> Iterator[dict]:
             try:
                 with archive.open(info) as member:
                     raw = member.read(limit + 1)  # the declared size may lie (zip bombs)
-            except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, zlib.error) as error:
+            except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, zlib.error, RuntimeError) as error:
+                # RuntimeError: an encrypted member ("password required")
                 yield _page(page_id, status="unreadable", detail=f"broken archive member: {error}")
                 continue
             budget.spend(len(raw))
@@ -613,9 +656,11 @@ def _parquet_batches(path: Path, editions, limits: ReadLimits, budget: _DumpBudg
 
     schema = pq.read_schema(path)
     text_type = schema.field("text").type if "text" in schema.names else None
+    if text_type is not None and pa.types.is_dictionary(text_type):  # a categorical column: its values' type
+        text_type = text_type.value_type
     readable_text = text_type is not None and (
-        pa.types.is_string(text_type) or pa.types.is_large_string(text_type)
-        or pa.types.is_binary(text_type) or pa.types.is_large_binary(text_type)
+        pa.types.is_string(text_type) or pa.types.is_large_string(text_type) or pa.types.is_string_view(text_type)
+        or pa.types.is_binary(text_type) or pa.types.is_large_binary(text_type) or pa.types.is_binary_view(text_type)
     )
     fields = [name for name in _PARQUET_FIELDS if name in schema.names and _is_scalar(schema.field(name).type)]
     parquet = pq.ParquetFile(path, read_dictionary=["text"] if readable_text else None)
@@ -629,6 +674,7 @@ def _parquet_batches(path: Path, editions, limits: ReadLimits, budget: _DumpBudg
                 for index in range(declared.num_columns)
                 if declared.column(index).path_in_schema == "text"
             )
+            budget.look_ahead(text_bytes)  # a dictionary of distinct pages is decoded whole
             slice_rows = max(1, min(limits.batch_pages, declared.num_rows * limits.batch_bytes // max(text_bytes, 1)))
             if columns:
                 slices = parquet.iter_batches(batch_size=slice_rows, row_groups=[group], columns=columns)
@@ -711,7 +757,7 @@ def _parquet_frame(rows, first_row: int, fields: list[str], text_type, limit: in
         text = pa.DictionaryArray.from_arrays(indices, text.dictionary).dictionary_decode()
     else:
         text = pc.if_else(too_large, pa.scalar(None, text.type), text)
-    is_binary = pa.types.is_binary(text.type) or pa.types.is_large_binary(text.type)
+    is_binary = pa.types.is_binary(text.type) or pa.types.is_large_binary(text.type) or pa.types.is_binary_view(text.type)
     frame = frame.with_columns(
         text=pl.lit(None, pl.String) if is_binary else pl.from_arrow(text).cast(pl.String),
         encoding=pl.lit("parquet"),

@@ -1,9 +1,10 @@
-"""When a publish may take dumps out of the warehouse.
+"""When a publish may take dumps out of the warehouse, or replace them.
 
 A dump leaves the warehouse when it leaves the dumps folder. A forgotten `--dumps`, a folder
 emptied by a failed copy or a share that went away would then wipe a warehouse, so a publish
 that would remove dumps refuses, unless the user says so, when the folder is not the one the
-warehouse was built from, or when it would remove more than a share of the warehouse's dumps.
+warehouse was built from, or when it would remove more than a share of the warehouse's dumps;
+likewise when dumps of another folder would replace the warehouse's dumps of the same names.
 The CLI asks before it parses; the publish asks again, inside its transaction, before it
 changes anything."""
 
@@ -48,6 +49,21 @@ def check_removals(
             f"{folder} lacks {len(removed)} of the warehouse's {len(loaded)} dumps ({named}), more than "
             f"{policy.max_share:.0%}; if they were removed on purpose, run again with --allow-removals"
         )
+
+
+def check_replacements(built_from: str | None, folder: Path, replaced: Collection[str], policy: RemovalPolicy) -> None:
+    """Raise RemovalRefused if dumps of another folder would replace the warehouse's dumps of the
+    same names (a forgotten `--dumps` pointing at a folder that shares their names) unasked."""
+    folder = folder.expanduser().resolve()
+    if not replaced or policy.allow or built_from is None or Path(built_from) == folder:
+        return
+    replaced = sorted(replaced)
+    named = ", ".join(replaced[:3]) + (f" and {len(replaced) - 3} more" if len(replaced) > 3 else "")
+    raise RemovalRefused(
+        f"the warehouse was built from {built_from}, not {folder}, whose {len(replaced)} dumps of the same "
+        f"names ({named}) differ from the warehouse's; give --dumps {built_from}, or --allow-removals to "
+        "replace them"
+    )
 
 
 def warehouse_origin(connection: duckdb.DuckDBPyConnection) -> tuple[str | None, list[str]]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from newsdesk.export import FORMATS as EXPORT_FORMATS
 from newsdesk.maintenance import MaintenancePolicy
 from newsdesk.project import DEFAULT_WAREHOUSE, SAMPLE_DUMPS_DIR
-from newsdesk.readers import DEFAULT_MAX_PAGE_BYTES
+from newsdesk.readers import DEFAULT_MAX_PAGE_BYTES, MOST_MAX_PAGE_BYTES
 
 TABLE_ROWS = 100  # rows a table shows unless --max-rows says otherwise
 
@@ -87,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     dumps.add_argument(
         "--max-page-bytes",
-        type=_positive_int,
+        type=_page_limit,
         # A string default goes through `type` too: a bad $NEWSDESK_MAX_PAGE_BYTES is refused at start.
         default=os.environ.get("NEWSDESK_MAX_PAGE_BYTES", str(DEFAULT_MAX_PAGE_BYTES)),
         help="a page larger than this is rejected as too_large without being read "
@@ -250,6 +250,13 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"{value} is not a positive number")
+    return value
+
+
+def _page_limit(text: str) -> int:
+    value = _positive_int(text)
+    if value > MOST_MAX_PAGE_BYTES:
+        raise argparse.ArgumentTypeError(f"{value:,} is over {MOST_MAX_PAGE_BYTES:,} (1 GiB), the largest page limit")
     return value
 
 

@@ -44,7 +44,7 @@ from newsdesk.contents import WarehouseContents, warehouse_contents
 from newsdesk.parsing import pages_read, part_file_is_current, part_file_rows
 from newsdesk.publish import plan_publish
 from newsdesk.readers import Dump, discover_dumps
-from newsdesk.removals import RemovalPolicy, check_removals, warehouse_origin
+from newsdesk.removals import RemovalPolicy, check_removals, check_replacements, warehouse_origin
 from newsdesk.snapshots import current_snapshot
 from newsdesk.warehouse import Warehouse, WarehouseUnavailable
 from newsdesk.work import plan_dumps_work
@@ -130,6 +130,7 @@ def run_pipeline(
                 {dump_id: parse.signature for dump_id, parse in parses.items()},
                 lambda dump_id: part_file_is_current(warehouse.part_path(dump_id)),
             )
+            check_replacements(built_from, dumps, set(work.to_parse) & set(loaded), RemovalPolicy(allow=allow_removals))
             if work.new:
                 instance.add_dynamic_partitions(DUMPS_PARTITIONS, work.new)
             if work.removed:

@@ -84,13 +84,16 @@ def run_here(dumps, warehouse, workers: int = 1, progress=lambda progress: None)
 # The shapes of input that once made a dump's memory or time follow its content instead of its
 # limits: many pages just under the page limit in a zip, a .jsonl.gz or a Parquet file (which
 # compress a thousandfold), and compressed garbage that expands to millions of lines.
-BOMB_SHAPES = ("zip", "jsonl.gz", "parquet", "parquet-over-limit", "gzip-newlines", "gzip-garbage-lines")
+BOMB_SHAPES = (
+    "zip", "jsonl.gz", "parquet", "parquet-over-limit", "parquet-dictionary", "gzip-newlines", "gzip-garbage-lines"
+)
 
 
 def write_bomb(folder, shape: str, pages: int = 100, page_bytes: int = DEFAULT_MAX_PAGE_BYTES - 4096):
     """A dump of the given shape in folder; returns its path. Pages are real page layouts whose
     body repeats one paragraph up to page_bytes, just under the page limit (30 MB, over it, for
-    parquet-over-limit)."""
+    parquet-over-limit). parquet-dictionary holds them distinct in one row group whose
+    dictionary page holds them all, which a reader must decode whole."""
     import gzip
     import json
     import zipfile
@@ -124,6 +127,13 @@ def write_bomb(folder, shape: str, pages: int = 100, page_bytes: int = DEFAULT_M
         with pq.ParquetWriter(path, pa.schema({"id": pa.string(), "text": pa.string()}), compression="zstd") as writer:
             for i in range(pages):
                 writer.write_table(pa.table({"id": [f"p{i}"], "text": [page(i)]}))
+    elif shape == "parquet-dictionary":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        path = folder / "bomb.parquet"
+        texts = pa.table({"id": [f"p{i}" for i in range(pages)], "text": [page(i) for i in range(pages)]})
+        pq.write_table(texts, path, compression="zstd", dictionary_pagesize_limit=2**31 - 1)
     elif shape == "gzip-newlines":
         path = folder / "bomb.jsonl.gz"
         with gzip.open(path, "wb", compresslevel=9) as out:

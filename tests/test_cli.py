@@ -228,6 +228,7 @@ def test_unusable_places_and_settings_are_one_line(tmp_path):
     for args, message in [
         (("--warehouse", "/etc/passwd/w.ducklake"), "newsdesk: cannot set up the Dagster instance in /etc/passwd/w.dagster: Not a directory"),
         (("--workers", "0"), "argument --workers: 0 is not a positive number"),
+        (("--max-page-bytes", str(2**63 - 1)), "is over 1,073,741,824 (1 GiB), the largest page limit"),
     ]:
         result = newsdesk("run", *args, env={name: value for name, value in os.environ.items() if name != "DAGSTER_HOME"})
         assert result.returncode == 2 and "Traceback" not in result.stderr

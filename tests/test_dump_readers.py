@@ -2,6 +2,8 @@ import gzip
 import io
 import json
 import os
+import subprocess
+import sys
 import tarfile
 import zipfile
 from datetime import date
@@ -12,7 +14,7 @@ import pytest
 from newsdesk.readers import DUMP_FORMATS, ReadLimits, discover_dumps, read_dump
 from newsdesk.project import SAMPLE_DUMPS_DIR
 from newsdesk.transforms.editions import load_editions
-from tests.builders import make_page
+from tests.builders import REPOSITORY, make_page
 
 PAGE = make_page()
 
@@ -285,6 +287,15 @@ def test_parquet_text_columns_of_other_types(tmp_path):
     ]
     pq.write_table(pa.table({"body": [PAGE, PAGE]}), dump)
     assert pl.concat(batches_of(tmp_path / "d"))["page_id"].to_list() == ["1", "2"]
+    # Text as a categorical (dictionary) or a view type, as pandas and newer writers store it, is text.
+    for text in (
+        pa.array([PAGE, PAGE]).dictionary_encode(),
+        pa.array([PAGE, PAGE], pa.string_view()),
+        pa.array([PAGE.encode(), PAGE.encode()], pa.binary_view()),
+    ):
+        pq.write_table(pa.table({"id": ["a", "b"], "text": text}), dump)
+        frame = pl.concat(batches_of(tmp_path / "d"))
+        assert frame.select("page_id", "text", "status").rows() == [("a", PAGE, None), ("b", PAGE, None)], text.type
 
 
 def test_folders_that_cannot_be_listed_give_a_row(tmp_path):
@@ -322,3 +333,58 @@ def test_names_that_are_not_utf8_are_kept_escaped(tmp_path):
     assert frames["dump-\\xff"].select("page_id", "status").rows() == [("caf\\xe9", None)]
     assert frames["t"].select("page_id", "status").rows() == [("bad-\\xff", None)]
     assert frames["j"].select("page_id", "status").rows() == [("x\\ud800", None)]
+
+
+def test_a_folder_that_can_be_listed_but_not_entered_gives_unreadable_pages(tmp_path):
+    """Mode 0444: its names are listed, but no file in it can be opened or even stat'ed. The
+    signature and the read go on; each such page is an unreadable row. (Root ignores modes, so
+    the check runs without the capabilities that let it.)"""
+    dump = tmp_path / "d" / "dump-2026-01-01"
+    (dump / "closed").mkdir(parents=True)
+    (dump / "open.txt").write_text(PAGE)
+    (dump / "closed" / "shut.txt").write_text(PAGE)
+    (dump / "closed").chmod(0o444)
+    script = (
+        "import sys; from pathlib import Path; import polars as pl\n"
+        "from newsdesk.readers import discover_dumps, read_dump\n"
+        "from newsdesk.transforms.editions import load_editions\n"
+        "[dump] = discover_dumps(Path(sys.argv[1])).dumps\n"
+        "print(dump.signature.split(':')[0])\n"
+        "for row in pl.concat(read_dump(dump, load_editions())).select('page_id', 'status').rows(): print(*row)\n"
+    )
+    without_override = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--inh-caps", "-all"]
+    command = [*(without_override if os.geteuid() == 0 else []), sys.executable, "-c", script, str(tmp_path / "d")]
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, cwd=REPOSITORY)
+    finally:
+        (dump / "closed").chmod(0o755)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["2", "closed/shut unreadable", "open None"]
+
+
+def test_a_broken_record_never_fails_its_dump(tmp_path):
+    """JSON nested past Python's recursion limit, and an encrypted zip member: each is one
+    rejected row, and the records around them are read."""
+    (tmp_path / "j").mkdir()
+    lines = [json.dumps({"id": "before", "text": PAGE}), "[" * 200_000, json.dumps({"id": "after", "text": PAGE})]
+    (tmp_path / "j" / "deep.jsonl").write_text("\n".join(lines) + "\n")
+    rows = pl.concat(batches_of(tmp_path / "j")).select("page_id", "status", "detail").rows()
+    assert rows == [("before", None, None), ("2", "bad_record", "invalid JSON: nested too deep"), ("after", None, None)]
+    (tmp_path / "z").mkdir()
+    with zipfile.ZipFile(tmp_path / "z" / "locked.zip", "w") as archive:
+        archive.writestr("locked.txt", PAGE)
+        archive.writestr("open.txt", PAGE)
+    data = bytearray((tmp_path / "z" / "locked.zip").read_bytes())
+    entry = data.index(b"PK\x01\x02")  # the first member's central directory entry: flag it encrypted
+    data[entry + 8] |= 0x01
+    (tmp_path / "z" / "locked.zip").write_bytes(bytes(data))
+    rows = pl.concat(batches_of(tmp_path / "z")).select("page_id", "status", "detail").rows()
+    assert rows[0][:2] == ("locked", "unreadable") and "password required" in rows[0][2]
+    assert rows[1] == ("open", None, None)
+
+
+def test_runs_of_empty_lines_are_skipped_fast_and_keep_the_line_numbers(tmp_path):
+    (tmp_path / "d").mkdir()
+    with gzip.open(tmp_path / "d" / "a.jsonl.gz", "wb") as out:
+        out.write(b"\n\n\r\n" + json.dumps({"text": PAGE}).encode() + b"\n" * 6 + json.dumps({"text": PAGE}).encode())
+    assert pl.concat(batches_of(tmp_path / "d"))["page_id"].to_list() == ["4", "10"]

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from newsdesk.project import SAMPLE_DUMPS_DIR
-from newsdesk.removals import RemovalPolicy, RemovalRefused, check_removals
+from newsdesk.removals import RemovalPolicy, RemovalRefused, check_removals, check_replacements
 from tests.test_scale import build, jsonl_dump, page, snapshot
-from tests.builders import read_warehouse
+from tests.builders import messages, read_warehouse
 
 NEWSDESK = Path(sys.executable).with_name("newsdesk")
 LOADED = [f"dump-{i}" for i in range(10)]
@@ -36,6 +36,32 @@ def test_another_folder_may_add_dumps_but_not_remove_any_unasked(tmp_path):
     check_removals(str(tmp_path), other, LOADED, [*LOADED, "new"], RemovalPolicy())
     with pytest.raises(RemovalRefused, match=f"built from {tmp_path}, not {other}.*--dumps {tmp_path}"):
         check_removals(str(tmp_path), other, LOADED, LOADED[1:], RemovalPolicy())
+
+
+def test_another_folder_may_not_replace_dumps_of_the_same_names_unasked(tmp_path):
+    other = tmp_path / "other"
+    check_replacements(str(tmp_path), tmp_path, LOADED[:2], RemovalPolicy())  # the same folder: a changed dump
+    check_replacements(None, other, LOADED[:2], RemovalPolicy())  # the first publish
+    with pytest.raises(RemovalRefused, match=f"built from {tmp_path}, not {other}, whose 2 dumps of the same names"):
+        check_replacements(str(tmp_path), other, LOADED[:2], RemovalPolicy())
+    check_replacements(str(tmp_path), other, LOADED[:2], RemovalPolicy(allow=True))
+
+
+@pytest.mark.slow
+def test_a_publish_from_another_folder_with_the_same_dump_names_is_refused(tmp_path):
+    """The folder the daemon reads was switched to another one whose dumps share the names of
+    the warehouse's: their rows would be replaced. The publish refuses, inside its transaction."""
+    mine = folder_of_two_dumps(tmp_path / "mine")
+    warehouse = tmp_path / "w.ducklake"
+    build(mine, warehouse)
+    before = snapshot(warehouse)
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    for dump in mine.iterdir():
+        jsonl_dump(theirs / dump.name, [page("Un autre article")])
+    with pytest.raises(RemovalRefused, match="whose 2 dumps of the same names"):
+        build(theirs, warehouse)
+    assert snapshot(warehouse) == before
 
 
 def folder_of_two_dumps(folder: Path) -> Path:
@@ -74,8 +100,8 @@ def test_a_forgotten_dumps_option_does_not_wipe_the_warehouse(tmp_path):
 
     forgot = newsdesk_run("--warehouse", str(warehouse), home=tmp_path / "home")  # the bundled samples
     assert forgot.returncode == 2
-    assert forgot.stderr.startswith(f"newsdesk: the warehouse was built from {mine}")
-    assert len(forgot.stderr.strip().splitlines()) == 1 and snapshot(warehouse) == before
+    [message] = messages(forgot.stderr)
+    assert message.startswith(f"newsdesk: the warehouse was built from {mine}") and snapshot(warehouse) == before
 
     empty = tmp_path / "empty"
     shutil.copytree(mine, empty)
@@ -105,7 +131,7 @@ def test_a_second_run_on_the_same_warehouse_refuses_at_once(tmp_path):
     first.communicate(timeout=600)
     assert first.returncode == 0
     assert second.returncode == 2
-    assert second.stderr.strip() == f"newsdesk: another newsdesk run is working on {warehouse}: wait for it to end"
+    assert messages(second.stderr) == [f"newsdesk: another newsdesk run is working on {warehouse}: wait for it to end"]
 
 
 def test_a_writer_kept_waiting_by_another_says_so_then_gives_up_in_one_line(tmp_path):
