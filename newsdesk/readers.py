@@ -11,10 +11,12 @@ import io
 import json
 import os
 import re
+import struct
 import tarfile
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
@@ -231,15 +233,21 @@ def discover_dumps(root: Path) -> DumpListing:
 def text_of_name(name: str) -> str:
     """A name as storable text. Bytes of a file name that are not UTF-8 (which Python holds as
     lone surrogates) become \\xNN, other lone surrogates \\uDXXX: the name is kept, readable,
-    and no page is lost for its name."""
+    and no page is lost for its name. The escape round-trips: in an escaped name, and in a
+    valid one that holds text looking like such an escape, every backslash is doubled, so no
+    two names give the same text."""
     try:
         name.encode("utf-8")
-        return name
     except UnicodeEncodeError:
+        doubled = name.replace("\\", "\\\\")
         try:
-            return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            return doubled.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
         except UnicodeEncodeError:
-            return name.encode("utf-8", "backslashreplace").decode("utf-8")
+            return doubled.encode("utf-8", "backslashreplace").decode("utf-8")
+    return name.replace("\\", "\\\\") if _LOOKS_ESCAPED.search(name) else name
+
+
+_LOOKS_ESCAPED = re.compile(r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4})")
 
 
 def _as_dump(entry: Path) -> Dump | None:
@@ -605,11 +613,11 @@ def _member_page_id(name: str) -> str:
 
 
 def _zip_records(path: Path, limit: int, budget: _DumpBudget) -> Iterator[dict]:
-    with zipfile.ZipFile(path) as archive:
+    with _open_zip(path) as (archive, name_of):
         for info in archive.infolist():
             if info.is_dir() or not info.filename.lower().endswith(".txt"):
                 continue
-            page_id = _member_page_id(info.filename)
+            page_id = _member_page_id(name_of(info.filename))
             if info.file_size > limit:
                 yield _too_large(page_id, info.file_size, limit)
                 continue
@@ -622,6 +630,54 @@ def _zip_records(path: Path, limit: int, budget: _DumpBudget) -> Iterator[dict]:
                 continue
             budget.spend(len(raw))
             yield _too_large(page_id, len(raw), limit) if len(raw) > limit else _page(page_id, raw)
+
+
+@contextmanager
+def _open_zip(path: Path) -> Iterator[tuple[zipfile.ZipFile, Callable[[str], str]]]:
+    """The archive, and how a member's name reads. A member flagged as named in UTF-8 whose
+    name is not UTF-8 makes zipfile refuse the whole archive; then the archive is read with the
+    flags cleared, and each name's bytes are escaped like any name that is not UTF-8."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except UnicodeDecodeError:
+        with path.open("rb") as file, zipfile.ZipFile(_Utf8FlagsCleared(file)) as archive:
+            yield archive, lambda name: name.encode("cp437").decode("utf-8", "surrogateescape")
+        return
+    with archive:
+        yield archive, str
+
+
+class _Utf8FlagsCleared(io.RawIOBase):
+    """A zip file as read with the "name is UTF-8" flag cleared in its central directory and its
+    local headers, so that zipfile takes each name as cp437, which maps every byte."""
+
+    def __init__(self, file: io.BufferedReader) -> None:
+        self.file = file
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self.file.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self.file.tell()
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.file.read(size)
+        if data[:4] == b"PK\x03\x04" and len(data) >= 8:  # a local header: flags at offset 6
+            return data[:7] + bytes([data[7] & ~0x08]) + data[8:]
+        if data[:4] != b"PK\x01\x02":
+            return data
+        patched, at = bytearray(data), 0
+        while patched[at : at + 4] == b"PK\x01\x02" and at + 46 <= len(patched):  # central directory entries
+            patched[at + 9] &= ~0x08  # flags at offset 8, little-endian: bit 11 is bit 3 of the second byte
+            names, extra, comment = struct.unpack_from("<HHH", patched, at + 28)
+            at += 46 + names + extra + comment
+        return bytes(patched)
 
 
 def _tar_records(path: Path, limit: int, budget: _DumpBudget) -> Iterator[dict]:

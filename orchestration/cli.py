@@ -288,13 +288,15 @@ def _configure_environment(args: argparse.Namespace, pages_url: str = "") -> Non
     )
     # One instance per warehouse: its runs, partitions and last parses describe that warehouse
     # only (a shared one made a new warehouse report removing dumps it never had).
+    shared = "DAGSTER_HOME" in os.environ  # one the user chose, which other warehouses may name too
     os.environ.setdefault("DAGSTER_HOME", str(_dagster_home(args.warehouse)))
     home = Path(os.environ["DAGSTER_HOME"])
     try:
         home.mkdir(parents=True, exist_ok=True)
         if not (home / "dagster.yaml").exists():
             shutil.copyfile(Path(__file__).with_name("dagster.yaml"), home / "dagster.yaml")
-        _claim_dagster_home(home, _warehouse(args).location)
+        if shared:
+            _claim_dagster_home(home, _warehouse(args))
     except OSError as error:
         raise CliError(f"cannot set up the Dagster instance in {home}: {error.strerror or error}") from None
 
@@ -302,22 +304,24 @@ def _configure_environment(args: argparse.Namespace, pages_url: str = "") -> Non
 _HOME_OWNER = "newsdesk_warehouse"  # in a Dagster home: the warehouse whose instance it is
 
 
-def _claim_dagster_home(home: Path, warehouse: str) -> None:
-    """One Dagster instance per warehouse: a home that holds another warehouse's runs and
-    partitions is refused (they would mix, and two runs creating one instance at once can
-    wedge it), and a new one is marked as this warehouse's."""
+def _claim_dagster_home(home: Path, warehouse) -> None:
+    """One Dagster instance per warehouse: a home that holds the runs and partitions of another
+    warehouse, which still exists, is refused (they would mix, and two runs creating one
+    instance at once can wedge it); otherwise it is marked as this warehouse's."""
     from filelock import FileLock
+
+    from newsdesk.warehouse import Warehouse
 
     with FileLock(str(home / f".{_HOME_OWNER}.lock")):
         owner_file = home / _HOME_OWNER
         owner = owner_file.read_text(encoding="utf-8") if owner_file.exists() else ""
-        if owner and owner != warehouse:
+        if owner and owner != warehouse.location and Warehouse(owner).exists():
             raise CliError(
-                f"DAGSTER_HOME {home} is the Dagster instance of the warehouse {owner}: give {warehouse} "
+                f"DAGSTER_HOME {home} is the Dagster instance of the warehouse {owner}: give {warehouse.location} "
                 "its own (unset DAGSTER_HOME for the one beside it)"
             )
-        if not owner:
-            owner_file.write_text(warehouse, encoding="utf-8")
+        if owner != warehouse.location:
+            owner_file.write_text(warehouse.location, encoding="utf-8")
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -214,6 +214,8 @@ def test_a_dagster_home_belongs_to_one_warehouse(tmp_path):
     home = tmp_path / "home"
     env = {**os.environ, "DAGSTER_HOME": str(home)}
     home.mkdir()
+    with written_warehouse(tmp_path / "first.ducklake"):
+        pass
     (home / "newsdesk_warehouse").write_text(str(tmp_path / "first.ducklake"))
     second = newsdesk("run", "--warehouse", str(tmp_path / "second.ducklake"), env=env)
     assert second.returncode == 2

@@ -388,3 +388,31 @@ def test_runs_of_empty_lines_are_skipped_fast_and_keep_the_line_numbers(tmp_path
     with gzip.open(tmp_path / "d" / "a.jsonl.gz", "wb") as out:
         out.write(b"\n\n\r\n" + json.dumps({"text": PAGE}).encode() + b"\n" * 6 + json.dumps({"text": PAGE}).encode())
     assert pl.concat(batches_of(tmp_path / "d"))["page_id"].to_list() == ["4", "10"]
+
+
+def test_names_that_are_not_utf8_round_trip_even_in_a_zip_that_flags_them_utf8(tmp_path):
+    """A zip may flag its member names as UTF-8 and hold other bytes: zipfile refuses the whole
+    archive, yet only the name is odd. And the escape is lossless: a name with the byte 0x80
+    and a name with the text "\\x80" stay two names."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("AAAA.txt", PAGE)
+        archive.writestr("ok.txt", PAGE)
+    data = bytearray(buffer.getvalue().replace(b"AAAA", b"z-\xff\xfe"))
+    for signature, flags in ((b"PK\x03\x04", 7), (b"PK\x01\x02", 9)):  # set "names are UTF-8" everywhere
+        at = 0
+        while (at := data.find(signature, at)) != -1:
+            data[at + flags] |= 0x08
+            at += 4
+    (tmp_path / "z").mkdir()
+    (tmp_path / "z" / "names.zip").write_bytes(bytes(data))
+    rows = pl.concat(batches_of(tmp_path / "z")).select("page_id", "status").rows()
+    assert rows == [("z-\\xff\\xfe", None), ("ok", None)]
+
+    folder = os.fsencode(tmp_path / "f" / "d")
+    os.makedirs(folder)
+    for name in (b"page-\x80.txt", b"page-\\x80.txt"):
+        with open(folder + b"/" + name, "w") as out:
+            out.write(PAGE)
+    rows = pl.concat(batches_of(tmp_path / "f")).select("page_id", "status").rows()
+    assert sorted(rows) == [("page-\\\\x80", None), ("page-\\x80", None)]  # the text, then the byte

@@ -27,7 +27,9 @@ def snapshot(warehouse: Path) -> dict:
 
 def start_run(dumps: Path, warehouse: Path, home: Path) -> subprocess.Popen:
     env = {**os.environ, "DAGSTER_HOME": str(home)}
-    args = [str(NEWSDESK), "run", "--dumps", str(dumps), "--warehouse", str(warehouse)]
+    # The tests run on copies of the corpus's dumps folders: to a warehouse the corpus built,
+    # another folder, whose changed dumps it may replace only when told.
+    args = [str(NEWSDESK), "run", "--dumps", str(dumps), "--warehouse", str(warehouse), "--allow-removals"]
     # In a session of its own: the test can tell whether any process of the run outlives it.
     return subprocess.Popen(
         args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
@@ -94,6 +96,7 @@ def warehouse_in_state(corpus, tmp_path, state: str) -> tuple[Path, Path, Path]:
     shutil.copytree(root / state, dumps, copy_function=os.link)
     copy_warehouse(root / f"{state}.ducklake", warehouse)
     shutil.copytree(root / f"home-{state}", home)
+    (home / "newsdesk_warehouse").unlink(missing_ok=True)  # the copied instance belongs to the copy
     return dumps, warehouse, home
 
 
@@ -322,7 +325,7 @@ def test_a_full_disk_is_one_clear_error_and_no_damage(corpus, tmp_path, small_di
     switch_dumps(corpus, dumps, "after")
     env = {**os.environ, "DAGSTER_HOME": str(home)}
     result = subprocess.run(
-        [str(NEWSDESK), "run", "--dumps", str(dumps), "--warehouse", str(small_disk / "w.ducklake")],
+        [str(NEWSDESK), "run", "--dumps", str(dumps), "--warehouse", str(small_disk / "w.ducklake"), "--allow-removals"],
         env=env, capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 1
