@@ -207,16 +207,11 @@ def load_dumps(connection: duckdb.DuckDBPyConnection, report: PublishReport, par
 
 def refresh_distinct_tables(connection: duckdb.DuckDBPyConnection, part_files: dict[str, Path]) -> None:
     """Recompute the changed articles and headlines. An article's text is read from the
-    partition files of the dumps that show it, and of no other dump."""
-    holding = connection.execute(
-        "SELECT DISTINCT dump_id FROM meta.dump_articles"
-        " WHERE article_id IN (SELECT article_id FROM meta.changed_articles)"
-    ).fetchall()
-    winner_files = [str(part_files[dump_id]) for (dump_id,) in holding]
-    if winner_files:
-        run_sql_file(connection, "publish/articles.sql", winner_files=winner_files)
-    else:  # articles of removed dumps only: they go, nothing replaces them
-        connection.execute("DELETE FROM articles WHERE article_id IN (SELECT article_id FROM meta.changed_articles)")
+    partition file of the dump whose page wins, a dump at a time."""
+    run_sql_file(connection, "publish/articles.sql")
+    for (dump_id,) in connection.execute("SELECT DISTINCT dump_id FROM article_winners ORDER BY dump_id").fetchall():
+        run_sql_file(connection, "publish/articles_text.sql", dump_id=dump_id, part_file=str(part_files[dump_id]))
+    connection.execute("DROP TABLE article_winners")
     run_sql_file(connection, "publish/headlines.sql")
 
 

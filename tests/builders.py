@@ -89,7 +89,7 @@ BOMB_SHAPES = (
 )
 
 
-def write_bomb(folder, shape: str, pages: int = 100, page_bytes: int = DEFAULT_MAX_PAGE_BYTES - 4096):
+def write_bomb(folder, shape: str, pages: int = 100, page_bytes: int = DEFAULT_MAX_PAGE_BYTES - 4096, titles: str = "Article"):
     """A dump of the given shape in folder; returns its path. Pages are real page layouts whose
     body repeats one paragraph up to page_bytes, just under the page limit (30 MB, over it, for
     parquet-over-limit). parquet-dictionary holds them distinct in one row group whose
@@ -107,7 +107,7 @@ def write_bomb(folder, shape: str, pages: int = 100, page_bytes: int = DEFAULT_M
 
     def page(i: int) -> str:
         body = paragraph * ((size - len(head.encode()) - 40) // len(paragraph))
-        return make_page(title=f"Article {i}", body=(body,))
+        return make_page(title=f"{titles} {i}", body=(body,))
 
     if shape == "zip":
         path = folder / "bomb.zip"

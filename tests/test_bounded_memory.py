@@ -21,3 +21,44 @@ def test_every_bomb_shape_stays_under_the_worker_ceiling(tmp_path, shape):
     assert sum(measured["by_status"].values()) > 0
     if shape in ("zip", "jsonl.gz", "parquet", "parquet-dictionary", "gzip-newlines", "gzip-garbage-lines"):
         assert measured["by_status"].get("too_large", 0) >= 1, measured
+
+
+# The publish's process, with DuckDB's memory limit of 2 GB, holding dumps of the bomb shape.
+PUBLISH_CEILING_MB = 1536
+
+_PUBLISH_AND_REPORT = """
+import json, resource, sys
+from pathlib import Path
+from newsdesk.publish import publish
+from newsdesk.warehouse import Warehouse
+parts = {path.stem: path for path in Path(sys.argv[1]).glob("*.parquet")}
+with Warehouse(sys.argv[2]).writer() as connection:
+    publish(connection, parts, Path(sys.argv[3]))
+print(json.dumps({"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def test_publishing_dumps_of_pages_at_the_limit_stays_under_the_ceiling(tmp_path):
+    """Four dumps of distinct pages just under the page limit (about 1.2 GB of article text):
+    the publish reads the winning texts a dump at a time, not all at once."""
+    import json
+    import subprocess
+    import sys
+
+    from newsdesk.parsing import write_parsed_dump
+    from newsdesk.readers import discover_dumps
+    from tests.builders import REPOSITORY
+
+    dumps, parts = tmp_path / "dumps", tmp_path / "parts"
+    parts.mkdir()
+    for index in range(4):
+        bomb = write_bomb(tmp_path / f"bomb{index}", "zip", titles=f"Article du lot {index}")  # distinct articles
+        bomb.rename(dumps.mkdir(exist_ok=True) or dumps / f"bomb{index}.zip")
+    for dump in discover_dumps(dumps).dumps:
+        write_parsed_dump(dump, parts / f"{dump.dump_id}.parquet")
+    result = subprocess.run(
+        [sys.executable, "-c", _PUBLISH_AND_REPORT, str(parts), str(tmp_path / "w.ducklake"), str(dumps)],
+        cwd=REPOSITORY, capture_output=True, text=True, check=True,
+    )
+    measured = json.loads(result.stdout.splitlines()[-1])
+    assert measured["peak_rss_mb"] < PUBLISH_CEILING_MB, measured

@@ -1,11 +1,11 @@
 -- articles: one row per distinct article (same source, title and publication date after NFKC,
 -- whitespace and case folding). Recomputes the changed articles (meta.changed_articles) from
--- every dump's share (meta.dump_articles); the text comes from the winning page, read from the
--- partition files $winner_files of the dumps that hold the changed articles.
--- The longest body seen wins, so a truncated copy never hides a complete one.
+-- every dump's share (meta.dump_articles): which page wins, and when the article was seen.
+-- The longest body seen wins, so a truncated copy never hides a complete one. The winners'
+-- texts are then read from their dumps' partition files, a dump at a time (articles_text.sql).
 DELETE FROM articles WHERE article_id IN (SELECT article_id FROM meta.changed_articles);
 
-INSERT INTO articles BY NAME
+CREATE OR REPLACE TEMP TABLE article_winners AS
 WITH candidate AS (
     SELECT * FROM meta.dump_articles
     WHERE article_id IN (SELECT article_id FROM meta.changed_articles)
@@ -21,13 +21,5 @@ seen AS (
     FROM candidate
     GROUP BY article_id
 )
-SELECT
-    winner.article_id, page.edition, page.source, page.title,
-    substr(md5(page.title_key), 1, 16) AS headline_id,
-    page.published_raw, page.published_date, page.body,
-    coalesce(page.body_language, 'und') AS language, page.body_language_score AS language_score,
-    seen.first_seen, seen.last_seen, seen.sightings
-FROM read_parquet($winner_files::VARCHAR[]) AS page
-JOIN winner ON winner.dump_id = page.dump_id AND winner.page_id = page.page_id
-JOIN seen ON seen.article_id = winner.article_id
-WHERE page.status = 'ok';  -- not a later page of the dump with the same page_id (duplicate_id)
+SELECT winner.*, seen.first_seen, seen.last_seen, seen.sightings
+FROM winner JOIN seen USING (article_id);
