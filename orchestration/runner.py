@@ -275,7 +275,7 @@ def _expected_pages(dumps: list[Dump], expected: dict[str, int | None], parsed: 
     format parsed so far; None until every dump has one."""
     pages_per_byte: dict[str, tuple[int, int]] = {}
     for dump in dumps:
-        if dump.dump_id in parsed:
+        if parsed.get(dump.dump_id):  # a dump whose parse failed says nothing of its format's density
             pages, size = pages_per_byte.get(dump.format, (0, 0))
             pages_per_byte[dump.format] = (pages + parsed[dump.dump_id], size + dump.size_bytes)
     total = 0
