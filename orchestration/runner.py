@@ -266,7 +266,7 @@ def _parse(
             )
 
 
-_PROGRESS_SECONDS = 0.5  # how often the runs' logs are read for progress
+_PROGRESS_SECONDS = 1.0  # how often the runs' logs are read for progress: a parse batch takes longer
 
 
 def _expected_pages(dumps: list[Dump], expected: dict[str, int | None], parsed: dict[str, int]) -> int | None:
