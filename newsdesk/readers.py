@@ -789,6 +789,7 @@ def _parquet_frame(rows, first_row: int, fields: list[str], text_type, limit: in
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    rows = _with_valid_utf8(rows)
     frame = pl.from_arrow(rows.select(fields)) if fields else pl.DataFrame(height=rows.num_rows)
     crawl = [pl.col(name).cast(pl.String, strict=False) for name in ("crawl_date", "date") if name in fields]
     frame = frame.select(
@@ -834,6 +835,43 @@ def _parquet_frame(rows, first_row: int, fields: list[str], text_type, limit: in
         return frame
     raw_rows = np.flatnonzero(~text.is_null().to_numpy(zero_copy_only=False)).tolist()
     return _with_decoded(frame, raw_rows, text.take(raw_rows).to_pylist(), editions)
+
+
+def _with_valid_utf8(rows):
+    """The rows with every string column holding UTF-8. Arrow does not check what a Parquet
+    writer put in a string column: a text column with other bytes is read as bytes and decoded
+    like a file's, page by page; any other (an id, a url) keeps its values, odd bytes escaped."""
+    import pyarrow as pa
+
+    columns = []
+    for name, column in zip(rows.schema.names, rows.columns):
+        is_dictionary = pa.types.is_dictionary(column.type)
+        values = column.dictionary if is_dictionary else column
+        if not _is_string(values.type) or _holds_utf8(values):
+            columns.append(column)
+            continue
+        raw = values.cast(pa.large_binary())
+        if name != "text":
+            escaped = [None if v is None else text_of_name(v.decode("utf-8", "surrogateescape")) for v in raw.to_pylist()]
+            raw = pa.array(escaped, pa.large_string())
+        columns.append(pa.DictionaryArray.from_arrays(column.indices, raw) if is_dictionary else raw)
+    return pa.RecordBatch.from_arrays(columns, names=rows.schema.names)
+
+
+def _is_string(data_type) -> bool:
+    import pyarrow as pa
+
+    return pa.types.is_string(data_type) or pa.types.is_large_string(data_type) or pa.types.is_string_view(data_type)
+
+
+def _holds_utf8(values) -> bool:
+    import pyarrow as pa
+
+    try:
+        values.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
 
 
 def _with_crawl_dates(batch: pl.DataFrame, from_name: date | None) -> pl.DataFrame:

@@ -306,21 +306,19 @@ _HOME_OWNER = "newsdesk_warehouse"  # in a Dagster home: the warehouse whose ins
 
 def _claim_dagster_home(home: Path, warehouse) -> None:
     """One Dagster instance per warehouse: a home that holds the runs and partitions of another
-    warehouse, which still exists, is refused (they would mix, and two runs creating one
-    instance at once can wedge it); otherwise it is marked as this warehouse's."""
+    warehouse is refused (they would mix, and two runs creating one instance at once can wedge
+    it); a new one is marked as this warehouse's."""
     from filelock import FileLock
-
-    from newsdesk.warehouse import Warehouse
 
     with FileLock(str(home / f".{_HOME_OWNER}.lock")):
         owner_file = home / _HOME_OWNER
         owner = owner_file.read_text(encoding="utf-8") if owner_file.exists() else ""
-        if owner and owner != warehouse.location and Warehouse(owner).exists():
+        if owner and owner != warehouse.location:
             raise CliError(
                 f"DAGSTER_HOME {home} is the Dagster instance of the warehouse {owner}: give {warehouse.location} "
-                "its own (unset DAGSTER_HOME for the one beside it)"
+                f"its own (unset DAGSTER_HOME for the one beside it), or delete {owner_file} if that warehouse moved"
             )
-        if owner != warehouse.location:
+        if not owner:
             owner_file.write_text(warehouse.location, encoding="utf-8")
 
 
@@ -399,6 +397,14 @@ def _sql(args: argparse.Namespace) -> int:
                 connection.execute("SET enable_external_access = false")
                 connection.execute("SET lock_configuration = true")  # the query cannot turn it back on
             *leading, last = statements(args.query) or [None]
+            writing = [s for s in (*leading, last) if s is not None and s.type in _writing_files()]
+            if writing and not args.allow_files:
+                # The warehouse's data folder is readable, and so writable: a COPY there would
+                # overwrite the data files every snapshot reads.
+                raise CliError(
+                    f"{writing[0].type.name} writes files, which newsdesk sql does not without --allow-files "
+                    "(or use --format and --out to export a result)"
+                )
             for statement in leading:
                 connection.execute(statement).fetchall()
             relation = connection.sql(last.query) if last is not None else None
@@ -416,6 +422,12 @@ def _sql(args: argparse.Namespace) -> int:
     if args.out is not None:
         print(f"{rows:,} rows written to {args.out}", file=sys.stderr)
     return 0
+
+
+def _writing_files():
+    import duckdb
+
+    return (duckdb.StatementType.COPY, duckdb.StatementType.EXPORT, duckdb.StatementType.COPY_DATABASE)
 
 
 def _write_result(relation, args: argparse.Namespace) -> int:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 from dagster._core.errors import DagsterExecutionInterruptedError
 from dagster._core.instance.ref import InstanceRef
 
@@ -201,6 +202,8 @@ def _describe_warehouse(warehouse: Warehouse, outcome: RunOutcome) -> None:
             outcome.snapshot = current_snapshot(connection)
     except WarehouseUnavailable:  # the first publish failed: there is no warehouse
         outcome.contents = None
+    except duckdb.Error as error:  # a data file damaged by hand, say
+        outcome.failures["reading the warehouse"] = str(error).splitlines()[0]
     outcome.report = warehouse.report_path if warehouse.report_path.exists() else None
     outcome.checks_page = warehouse.checks_page if warehouse.checks_page.exists() else None
 

@@ -358,3 +358,11 @@ def test_a_publish_that_fails_a_blocking_check_commits_nothing(tmp_path, pipelin
     # The checks page shows the failure that kept the publish back, with its sample.
     row = checks_page_row(Warehouse(str(warehouse)).checks_page, "pages", "status_known")
     assert '<span class="failed">failed</span>: 1 unexpected' in row and "&quot;weird&quot;" in row
+
+
+def test_a_crawl_dated_at_the_end_of_the_calendar_is_checked_not_a_crash(tmp_path):
+    """A crawl date of 9999-12-31 plus the day of slack is a year Python's dates cannot hold."""
+    warehouse = build_warehouse(tmp_path / "w.ducklake", "UPDATE pages SET crawl_date = DATE '9999-12-31'")
+    _, evaluations = run_checks(warehouse, [("pages", "published_date_not_after_crawl")], all_rows=True)
+    evaluation = evaluations[("pages", "published_date_not_after_crawl")]
+    assert evaluation.passed and "error" not in meta(evaluation), meta(evaluation)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from newsdesk.project import SAMPLE_DUMPS_DIR
+from newsdesk.warehouse import Warehouse
 from tests.builders import messages, write_jsonl_dump, written_warehouse
 
 NEWSDESK = Path(sys.executable).with_name("newsdesk")
@@ -138,8 +139,8 @@ def test_a_table_shows_its_first_rows_and_bad_row_counts_are_refused(rows_wareho
 @pytest.mark.slow
 def test_sql_reaches_files_only_when_allowed(tmp_path, env):
     warehouse = tmp_path / "w.ducklake"
-    with written_warehouse(warehouse):
-        pass
+    with written_warehouse(warehouse) as connection:
+        connection.execute("INSERT INTO pages (dump_id, page_id, status) VALUES ('d', 'p', 'ok')")
     secret = tmp_path / "secret.txt"
     secret.write_text("not for the query")
     query = f"SELECT content FROM read_text('{secret}')"
@@ -149,6 +150,16 @@ def test_sql_reaches_files_only_when_allowed(tmp_path, env):
     written = tmp_path / "out.csv"
     copy = newsdesk("sql", f"COPY (SELECT 1 AS x) TO '{written}'", "--warehouse", str(warehouse), env=env)
     assert copy.returncode == 2 and not written.exists()
+    # Not even into the warehouse's own data folder, which it may read: a COPY there would
+    # overwrite the files every snapshot reads.
+    data_file = next(Warehouse(str(warehouse)).data_dir.rglob("*.parquet"))
+    before = data_file.read_bytes()
+    overwrite = newsdesk("sql", f"COPY (SELECT 1 AS x) TO '{data_file}' (FORMAT parquet)", "--warehouse", str(warehouse), env=env)
+    assert overwrite.returncode == 2 and data_file.read_bytes() == before
+    assert overwrite.stderr.strip() == (
+        "newsdesk: COPY writes files, which newsdesk sql does not without --allow-files "
+        "(or use --format and --out to export a result)"
+    )
     allowed = newsdesk("sql", query, "--csv", "--allow-files", "--warehouse", str(warehouse), env=env)
     assert allowed.returncode == 0 and "not for the query" in allowed.stdout
 
@@ -214,14 +225,13 @@ def test_a_dagster_home_belongs_to_one_warehouse(tmp_path):
     home = tmp_path / "home"
     env = {**os.environ, "DAGSTER_HOME": str(home)}
     home.mkdir()
-    with written_warehouse(tmp_path / "first.ducklake"):
-        pass
     (home / "newsdesk_warehouse").write_text(str(tmp_path / "first.ducklake"))
     second = newsdesk("run", "--warehouse", str(tmp_path / "second.ducklake"), env=env)
     assert second.returncode == 2
     assert messages(second.stderr) == [
         f"newsdesk: DAGSTER_HOME {home} is the Dagster instance of the warehouse {tmp_path / 'first.ducklake'}: "
-        f"give {tmp_path / 'second.ducklake'} its own (unset DAGSTER_HOME for the one beside it)"
+        f"give {tmp_path / 'second.ducklake'} its own (unset DAGSTER_HOME for the one beside it), "
+        f"or delete {home / 'newsdesk_warehouse'} if that warehouse moved"
     ]
     assert not (tmp_path / "second.ducklake").exists()
 

@@ -8,6 +8,7 @@ import tarfile
 import zipfile
 from datetime import date
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -416,3 +417,25 @@ def test_names_that_are_not_utf8_round_trip_even_in_a_zip_that_flags_them_utf8(t
             out.write(PAGE)
     rows = pl.concat(batches_of(tmp_path / "f")).select("page_id", "status").rows()
     assert sorted(rows) == [("page-\\\\x80", None), ("page-\\x80", None)]  # the text, then the byte
+
+
+def test_parquet_string_columns_that_are_not_utf8(tmp_path):
+    """Arrow does not check the bytes a writer put in a Parquet string column: a text of other
+    bytes is decoded like a file's bytes, an id keeps its value with the odd bytes escaped, and
+    the dump's other rows are read as usual."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    def unchecked(values: list[bytes]):
+        offsets = np.cumsum([0, *map(len, values)]).astype(np.int32)
+        return pa.Array.from_buffers(pa.string(), len(values), [None, pa.py_buffer(offsets.tobytes()), pa.py_buffer(b"".join(values))])
+
+    page = PAGE.encode()
+    (tmp_path / "d").mkdir()
+    pq.write_table(
+        pa.table({"id": unchecked([b"ok", b"id-\xff"]), "text": unchecked([page, page.replace(b"Le Matin", b"Le Matin \xe9")])}),
+        tmp_path / "d" / "odd.parquet",
+    )
+    rows = pl.concat(batches_of(tmp_path / "d")).select("page_id", "status").rows()
+    # The second text mixes UTF-8 with a stray byte: rejected with its reason, as such a file is.
+    assert rows == [("ok", None), ("id-\\xff", "encoding")]
