@@ -149,32 +149,43 @@ def write_bomb(folder, shape: str, pages: int = 100, page_bytes: int = DEFAULT_M
 
 
 _PARSE_AND_REPORT = """
-import json, sys, time
+import sys, time
 from pathlib import Path
 from newsdesk.parsing import write_parsed_dump
 from newsdesk.readers import discover_dumps
 [dump] = discover_dumps(Path(sys.argv[1])).dumps
 started = time.perf_counter()
 report = write_parsed_dump(dump, Path(sys.argv[2]))
-# VmHWM, not ru_maxrss: after fork and exec, ru_maxrss may still count the parent's pages.
+measured = {"seconds": time.perf_counter() - started, "by_status": dict(report.by_status)}
+"""
+
+# VmHWM, not ru_maxrss: after fork and exec, ru_maxrss still counts the parent's peak (the test
+# process's own, which building a bomb raises to gigabytes).
+_REPORT_PEAK = """
+import json
 peak_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
-print(json.dumps({"seconds": time.perf_counter() - started, "by_status": dict(report.by_status),
-                  "peak_rss_mb": peak_kb / 1024}))
+print(json.dumps({**measured, "peak_rss_mb": peak_kb / 1024}))
 """
 
 
-def parse_in_a_fresh_process(dumps_folder, target) -> dict:
-    """write_parsed_dump of the one dump in dumps_folder, in a process of its own, with the
-    default limits: its seconds, rows by status and peak resident memory (MB)."""
+def measure_in_a_fresh_process(script: str, *arguments) -> dict:
+    """Runs script (which leaves its figures in a dict `measured`) in a Python process of its
+    own with the arguments: its figures and its peak resident memory (MB)."""
     import json
     import subprocess
     import sys
 
     result = subprocess.run(
-        [sys.executable, "-c", _PARSE_AND_REPORT, str(dumps_folder), str(target)],
+        [sys.executable, "-c", script + _REPORT_PEAK, *map(str, arguments)],
         cwd=REPOSITORY, capture_output=True, text=True, check=True,
     )
     return json.loads(result.stdout.splitlines()[-1])
+
+
+def parse_in_a_fresh_process(dumps_folder, target) -> dict:
+    """write_parsed_dump of the one dump in dumps_folder, in a process of its own, with the
+    default limits: its seconds, rows by status and peak resident memory (MB)."""
+    return measure_in_a_fresh_process(_PARSE_AND_REPORT, dumps_folder, target)
 
 
 def read_warehouse(path):

@@ -4,7 +4,7 @@ compress a thousandfold; compressed garbage) is parsed by a fresh process under 
 
 import pytest
 
-from tests.builders import BOMB_SHAPES, parse_in_a_fresh_process, write_bomb
+from tests.builders import BOMB_SHAPES, measure_in_a_fresh_process, parse_in_a_fresh_process, write_bomb
 
 # What docs/reliability.md promises for one run worker parsing one dump with the default limits.
 WORKER_CEILING_MB = 1024
@@ -28,15 +28,15 @@ def test_every_bomb_shape_stays_under_the_worker_ceiling(tmp_path, shape):
 PUBLISH_MEMORY_LIMIT = "512MB"
 PUBLISH_CEILING_MB = 1200
 
-_PUBLISH_AND_REPORT = """
-import json, resource, sys
+_PUBLISH = """
+import sys
 from pathlib import Path
 from newsdesk.publish import publish
 from newsdesk.warehouse import Warehouse
 parts = {path.stem: path for path in Path(sys.argv[1]).glob("*.parquet")}
 with Warehouse(sys.argv[2], duckdb_memory_limit=sys.argv[4]).writer() as connection:
     publish(connection, parts, Path(sys.argv[3]))
-print(json.dumps({"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+measured = {}
 """
 
 
@@ -44,13 +44,8 @@ def test_publishing_dumps_of_pages_at_the_limit_stays_under_the_ceiling(tmp_path
     """Four dumps of distinct pages just under the page limit (about 1.2 GB of article text):
     the publish reads the winning texts a dump at a time, within DuckDB's memory limit. (All at
     once, the publish ran out of that limit, and with 2 GB it took 2.6 GB.)"""
-    import json
-    import subprocess
-    import sys
-
     from newsdesk.parsing import write_parsed_dump
     from newsdesk.readers import discover_dumps
-    from tests.builders import REPOSITORY
 
     dumps, parts = tmp_path / "dumps", tmp_path / "parts"
     parts.mkdir()
@@ -59,9 +54,5 @@ def test_publishing_dumps_of_pages_at_the_limit_stays_under_the_ceiling(tmp_path
         bomb.rename(dumps.mkdir(exist_ok=True) or dumps / f"bomb{index}.zip")
     for dump in discover_dumps(dumps).dumps:
         write_parsed_dump(dump, parts / f"{dump.dump_id}.parquet")
-    result = subprocess.run(
-        [sys.executable, "-c", _PUBLISH_AND_REPORT, str(parts), str(tmp_path / "w.ducklake"), str(dumps), PUBLISH_MEMORY_LIMIT],
-        cwd=REPOSITORY, capture_output=True, text=True, check=True,
-    )
-    measured = json.loads(result.stdout.splitlines()[-1])
+    measured = measure_in_a_fresh_process(_PUBLISH, parts, tmp_path / "w.ducklake", dumps, PUBLISH_MEMORY_LIMIT)
     assert measured["peak_rss_mb"] < PUBLISH_CEILING_MB, measured

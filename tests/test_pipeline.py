@@ -155,7 +155,7 @@ def test_a_broken_dump_fails_its_step_and_keeps_the_others(pipeline_env, tmp_pat
 def test_progress_counts_the_pages_inside_a_dump_and_names_the_publish_steps(pipeline_env, tmp_path):
     dumps = tmp_path / "dumps"
     dumps.mkdir()
-    write_jsonl_dump(dumps / "big-2026-01-01.jsonl", 20_000)
+    write_jsonl_dump(dumps / "big-2026-01-01.jsonl", 80_000)
     shutil.copytree(SAMPLE_DUMPS_DIR / "maghress-fr-2026-02-18", dumps / "maghress-fr-2026-02-18")
     reports = []
     outcome = run_here(dumps, pipeline_env(dumps), progress=reports.append)
@@ -163,10 +163,10 @@ def test_progress_counts_the_pages_inside_a_dump_and_names_the_publish_steps(pip
 
     parsing = [report for report in reports if report.phase == "parsing"]
     # Pages count up while the big dump is still being read, not only when it ends.
-    assert any(0 < report.pages < 20_000 and "big-2026-01-01" in report.step for report in parsing), parsing
-    assert (parsing[-1].pages, parsing[-1].dumps_done, parsing[-1].dumps) == (20_008, 2, 2)
+    assert any(0 < report.pages < 80_000 and "big-2026-01-01" in report.step for report in parsing), parsing
+    assert (parsing[-1].pages, parsing[-1].dumps_done, parsing[-1].dumps) == (80_008, 2, 2)
     # The total is known for the folder (its files) and, once it is parsed, for the JSONL dump.
-    assert parsing[-1].expected_pages == 20_008
+    assert parsing[-1].expected_pages == 80_008
     assert reports[0].phase == "planning"
     steps = [report.step.split(":")[0] for report in reports if report.phase == "publishing"]
     assert {"tables", "checks", "report"} <= set(steps)
