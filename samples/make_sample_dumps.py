@@ -261,7 +261,8 @@ def read_article(text: str) -> Article | None:
     """Read title, publication line and body from a page text we wrote ourselves.
 
     Title = last non-blank line before the publication line; body = non-blank lines
-    after it, stripped, without the edition's footer. None if no publication line.
+    after it, stripped, up to the edition's last footer line (a footer line inside the
+    article is body text). None if no publication line.
     """
     lines = [line.strip() for line in text.replace("\r\n", "\n").split("\n")]
     for index, line in enumerate(lines):
@@ -270,7 +271,9 @@ def read_article(text: str) -> Article | None:
             if match is None:
                 continue
             title = [previous for previous in lines[:index] if previous][-1]
-            body = [after for after in lines[index + 1:] if after and after != template["footer"]]
+            after_publication = lines[index + 1:]
+            footers = [number for number, after in enumerate(after_publication) if after == template["footer"]]
+            body = [after for after in after_publication[: footers[-1] if footers else None] if after]
             return Article(
                 edition=edition,
                 source=match.group("source"),
@@ -643,13 +646,17 @@ def build_tar_dump() -> list[dict]:
         Page("le-caire-forum-urbain-mondial", "fr_le_caire_forum_urbain.txt"),
         Page("en/morocco-ramadan-begins", "en_morocco_ramadan_begins.txt"),
         Page("en/world-cup-stadium-works", "en_world_cup_stadium_works.txt"),
+        # A brief: title, publication line and footer, no body text (body '', not NULL).
+        Page("en/brief-rabat-tram-line", "en_brief_rabat_tram_line.txt"),
+        # The footer's words quoted inside the article: the body ends at the last footer line.
+        Page("medias/lecteurs-lien-source", "fr_lecteurs_lien_source.txt"),
         # Mac Roman: neither UTF-8 nor cp1252 nor cp1256 gives a publication line.
         Page("archives/oujda-gare-routiere", "fr_oujda_gare_routiere.txt", ticker=False, boilerplate=False,
              encoding="mac_roman", status="encoding"),
     ]
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT) as archive:
-        for directory in ("societe", "economie", "en", "archives"):
+        for directory in ("societe", "economie", "en", "medias", "archives"):
             info = tarfile.TarInfo(directory)
             info.type = tarfile.DIRTYPE
             info.mode = 0o755

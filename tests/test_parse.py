@@ -7,7 +7,7 @@ import pytest
 from newsdesk.transforms.decode import decode_page
 from newsdesk.transforms.editions import load_editions
 from newsdesk.transforms.parse import parse_pages
-from tests.builders import REAL_PAGE, make_page, records
+from tests.builders import FOOTER, REAL_PAGE, make_page, records
 
 
 def parse_one(text: str, editions) -> dict:
@@ -71,6 +71,28 @@ def test_crlf_bom_extra_blank_lines_and_no_ticker(editions):
 def test_missing_footer_and_truncated_body(editions):
     page = parse_one(make_page(body=("Un paragraphe coupé au mil",), footer=False), editions)
     assert page["body"] == "Un paragraphe coupé au mil"
+
+
+@pytest.mark.parametrize("edition", ["fr", "es", "ar", "en"])
+def test_the_body_ends_at_the_last_footer_line(editions, edition):
+    """A footer-like paragraph inside the article (quoted, or pasted twice) is body text."""
+    footer = FOOTER[edition]
+    page = parse_one(make_page(edition, body=("Avant.", footer, "Après.")), editions)
+    assert page["body"] == f"Avant.\n{footer}\nAprès."
+
+
+@pytest.mark.parametrize(
+    "text",
+    [make_page(body=()), make_page(body=(), footer=False), make_page(ticker=(), body=(), footer=False).rstrip("\n")],
+    ids=["footer only", "no footer", "ends at the publication line"],
+)
+def test_an_ok_page_without_body_text_has_an_empty_body(editions, text):
+    page = parse_one(text, editions)
+    assert (page["status"], page["body"]) == ("ok", "")
+
+
+def test_a_rejected_page_has_no_body(editions):
+    assert parse_one("Juste une ligne.", editions)["body"] is None
 
 
 def test_boilerplate_is_never_the_title(editions):

@@ -82,6 +82,8 @@ def parse_pages(pages: pl.DataFrame, editions: tuple[Edition, ...]) -> pl.DataFr
             .otherwise(pl.lit("ok")),
         )
         .with_columns(
+            # An ok page with no body text has a known, empty body: NULL would mean unknown.
+            body=pl.when(pl.col("status") == "ok").then(pl.col("body").fill_null("")).otherwise("body"),
             detail=pl.when(pl.col("detail").is_not_null())
             .then(pl.col("detail"))
             .when(pl.col("status") == "empty")
@@ -250,13 +252,14 @@ def _titles(lines: pl.DataFrame, publication: pl.DataFrame, editions: tuple[Edit
 
 
 def _bodies(lines: pl.DataFrame, publication: pl.DataFrame, editions: tuple[Edition, ...]) -> pl.DataFrame:
-    """Non-blank lines after the publication line, up to the footer, joined with newlines."""
+    """Non-blank lines after the publication line, up to the last footer line, joined with
+    newlines: a footer-like line inside the article (quoted, or pasted twice) is body text."""
     footers = sorted({edition.footer for edition in editions})
     after_publication = lines.join(publication.select("row", "publication_line_no"), on="row").filter(
         pl.col("line_no") > pl.col("publication_line_no")
     )
     is_footer = pl.any_horizontal([pl.col("stripped").str.starts_with(footer) for footer in footers])
-    footer_line_no = pl.when(is_footer).then(pl.col("line_no")).min().over("row")
+    footer_line_no = pl.when(is_footer).then(pl.col("line_no")).max().over("row")
     return (
         after_publication.filter(
             (pl.col("stripped") != "") & (footer_line_no.is_null() | (pl.col("line_no") < footer_line_no))
