@@ -34,6 +34,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import zstandard
+from warcio.warcwriter import WARCWriter
 
 SAMPLES = Path(__file__).resolve().parent
 PAGES_SRC = SAMPLES / "pages_src"
@@ -675,6 +676,44 @@ def build_tar_dump() -> list[dict]:
     return rows
 
 
+def build_wet_dump() -> list[dict]:
+    """CC-MAIN-20260225101530-20260225131530-00042.warc.wet.gz: a Common Crawl WET file
+    (written with warcio, one gzip member per record): a warcinfo record (not a page), two
+    Maghress pages, and a page of another site (no publication line). crawl_date is each
+    record's WARC-Date, not the date in the name."""
+    dump_id = "CC-MAIN-20260225101530-20260225131530-00042"
+    ticker = TICKER_MAGHRESS_FR_TAR
+    records = [
+        # (WARC-Record-ID, WARC-Target-URI, WARC-Date, page)
+        ("<urn:uuid:3f1c2a54-7c1e-4b8e-9a51-0d6a4c1f2e01>", "https://www.maghress.com/fr/lavieeco/tourisme-2030",
+         "2026-02-25T10:17:42Z", Page("", "fr_tourisme_objectif_2030.txt")),
+        ("<urn:uuid:9b7d5e10-2f4a-4c3b-8e6d-5a1b2c3d4e02>", "https://www.djazairess.com/echorouk/118204",
+         "2026-02-26T00:04:09Z", Page("", "ar_tahliat_miyah_aljazair.txt", ticker=False)),
+        ("<urn:uuid:c4e8f2a6-1b3d-4f5e-8a7c-9d0e1f2a3b03>", "https://example.org/weather/casablanca",
+         "2026-02-25T11:30:00Z", Page("", None, status="no_publication_line",
+                                      raw="Casablanca weather\nSunny, 21 °C. Wind 12 km/h from the west.\n".encode())),
+    ]
+    buffer = io.BytesIO()
+    writer = WARCWriter(buffer, gzip=True)
+    info = b"isPartOf: CC-MAIN-2026-09\r\npublisher: Common Crawl\r\n"
+    writer.write_record(writer.create_warc_record(
+        f"{dump_id}.warc.wet.gz", "warcinfo", payload=io.BytesIO(info), length=len(info),
+        warc_content_type="application/warc-fields",
+        warc_headers_dict={"WARC-Record-ID": "<urn:uuid:00c0ffee-0000-4000-8000-000000000042>",
+                           "WARC-Date": "2026-02-25T10:15:30Z"},
+    ))
+    rows = []
+    for record_id, url, crawled, page in records:
+        page.page_id = record_id
+        data = page_bytes(page, ticker)
+        writer.write_record(writer.create_warc_record(
+            url, "conversion", payload=io.BytesIO(data), length=len(data), warc_content_type="text/plain",
+            warc_headers_dict={"WARC-Record-ID": record_id, "WARC-Date": crawled},
+        ))
+        rows.append(truth_row(dump_id, page, crawled[:10], ticker))
+    (DUMPS / f"{dump_id}.warc.wet.gz").write_bytes(buffer.getvalue())
+    return rows
+
 # --------------------------------------------------------------------------------------
 # Checks on the data itself, then main
 # --------------------------------------------------------------------------------------
@@ -730,6 +769,7 @@ def main() -> None:
         build_sauress_dump,
         build_zip_dump,
         build_tar_dump,
+        build_wet_dump,
     ):
         rows.extend(build())
 

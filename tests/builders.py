@@ -69,6 +69,32 @@ def write_jsonl_dump(path, pages: int, variant: str = "") -> None:
             out.write(json.dumps({"id": f"p{i}", "text": text}) + "\n")
 
 
+def write_wet(path, records, compressed: bool = True) -> None:
+    """A WET file written with warcio, as Common Crawl writes them (one gzip member per record
+    when compressed): records are (WARC-Type, WARC-Record-ID, WARC-Target-URI, WARC-Date, bytes)."""
+    import io
+
+    from warcio.warcwriter import WARCWriter
+
+    with open(path, "wb") as out:
+        writer = WARCWriter(out, gzip=compressed)
+        for kind, record_id, url, crawled, data in records:
+            headers = {"WARC-Record-ID": record_id, "WARC-Date": crawled}
+            writer.write_record(writer.create_warc_record(
+                url, kind, payload=io.BytesIO(data), length=len(data), warc_headers_dict=headers,
+                warc_content_type="text/plain" if kind == "conversion" else "application/warc-fields",
+            ))
+
+
+def wet_pages(count: int, text=lambda i: make_page(title=f"Article {i}")) -> list[tuple]:
+    """A warcinfo record, then count conversion records of pages: the records of write_wet."""
+    info = ("warcinfo", "<urn:uuid:info>", None, "2026-01-05T00:00:00Z", b"isPartOf: CC-MAIN-2026-02\r\n")
+    return [info] + [
+        ("conversion", f"<urn:uuid:{i}>", f"https://www.maghress.com/fr/{i}", "2026-01-07T23:59:59Z", text(i).encode())
+        for i in range(count)
+    ]
+
+
 def run_here(dumps, warehouse, workers: int = 1, progress=lambda progress: None):
     """`newsdesk run` without the command line: the runner, in this process, on the instance
     of $DAGSTER_HOME (the definitions' settings must already point at dumps and warehouse)."""
@@ -82,10 +108,11 @@ def run_here(dumps, warehouse, workers: int = 1, progress=lambda progress: None)
 
 
 # The shapes of input that once made a dump's memory or time follow its content instead of its
-# limits: many pages just under the page limit in a zip, a .jsonl.gz or a Parquet file (which
+# limits: many pages just under the page limit in a zip, a .jsonl.gz, a WET or a Parquet file (which
 # compress a thousandfold), and compressed garbage that expands to millions of lines.
 BOMB_SHAPES = (
-    "zip", "jsonl.gz", "parquet", "parquet-over-limit", "parquet-dictionary", "gzip-newlines", "gzip-garbage-lines"
+    "zip", "jsonl.gz", "warc.wet.gz", "parquet", "parquet-over-limit", "parquet-dictionary", "gzip-newlines",
+    "gzip-garbage-lines",
 )
 
 
@@ -119,6 +146,9 @@ def write_bomb(folder, shape: str, pages: int = 100, page_bytes: int = DEFAULT_M
         with gzip.open(path, "wt", compresslevel=1, encoding="utf-8") as out:
             for i in range(pages):
                 out.write(json.dumps({"id": f"p{i}", "text": page(i)}, ensure_ascii=False) + "\n")
+    elif shape == "warc.wet.gz":
+        path = folder / "bomb.warc.wet.gz"
+        write_wet(path, wet_pages(pages, page))
     elif shape in ("parquet", "parquet-over-limit"):
         import pyarrow as pa
         import pyarrow.parquet as pq

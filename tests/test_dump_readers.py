@@ -15,7 +15,7 @@ import pytest
 from newsdesk.readers import DUMP_FORMATS, ReadLimits, discover_dumps, read_dump
 from newsdesk.project import SAMPLE_DUMPS_DIR
 from newsdesk.transforms.editions import load_editions
-from tests.builders import REPOSITORY, make_page
+from tests.builders import REPOSITORY, make_page, wet_pages, write_wet
 
 PAGE = make_page()
 
@@ -32,7 +32,8 @@ def only_dump(folder):
 
 def test_bundled_samples_hold_one_dump_per_format():
     formats = {dump.format for dump in discover_dumps(SAMPLE_DUMPS_DIR).dumps}
-    assert formats == {"folder", *(suffix[1:] for suffix in DUMP_FORMATS)}
+    # An uncompressed WET file is read as its .gz is, once decompressed (tested below).
+    assert formats == {"folder", *(suffix[1:] for suffix in DUMP_FORMATS)} - {"warc.wet"}
 
 
 def test_folder_pages_are_found_recursively_with_relative_page_ids(tmp_path, editions):
@@ -245,6 +246,14 @@ def test_compressed_garbage_stops_at_the_expansion_limit(tmp_path, garbage):
     assert "max_expansion" in stop["detail"]
 
 
+def test_a_gzip_file_of_several_members_padded_with_zeros_is_read_whole(tmp_path):
+    (tmp_path / "d").mkdir()
+    members = [gzip.compress((json.dumps({"id": f"p{i}", "text": PAGE}) + "\n").encode()) for i in range(3)]
+    (tmp_path / "d" / "t.jsonl.gz").write_bytes(members[0] + members[1] + bytes(100) + members[2] + bytes(10))
+    frame = pl.concat(batches_of(tmp_path / "d"))
+    assert frame["page_id"].to_list() == ["p0", "p1", "p2"] and frame["status"].to_list() == [None] * 3
+
+
 def test_a_truncated_or_corrupt_zstd_keeps_the_pages_before_the_damage(tmp_path):
     import zstandard
 
@@ -264,6 +273,67 @@ def test_a_truncated_or_corrupt_zstd_keeps_the_pages_before_the_damage(tmp_path)
     (tmp_path / "d" / "t.jsonl.zst").write_bytes(bytes(corrupt))
     frame = pl.concat(batches_of(tmp_path / "d"))
     assert frame.row(-1, named=True)["page_id"] == "t.jsonl.zst#truncated"
+
+
+@pytest.mark.parametrize("name", ["CC-MAIN-20260105-00042.warc.wet.gz", "CC-MAIN-20260105-00042.warc.wet"])
+def test_wet_conversion_records_are_pages_and_other_records_give_no_row(tmp_path, editions, name):
+    (tmp_path / "d").mkdir()
+    records = wet_pages(3)
+    records.insert(2, ("metadata", "<urn:uuid:meta>", "https://www.maghress.com/fr/0", "2026-01-07T00:00:00Z", b"x: y\r\n"))
+    write_wet(tmp_path / "d" / name, records, compressed=name.endswith(".gz"))
+    dump = only_dump(tmp_path / "d")
+    assert dump.dump_id == "CC-MAIN-20260105-00042"
+    frame = read_all(dump, editions)
+    assert frame["page_id"].to_list() == ["<urn:uuid:0>", "<urn:uuid:1>", "<urn:uuid:2>"]
+    assert frame["url"].to_list() == [f"https://www.maghress.com/fr/{i}" for i in range(3)]
+    # The day of each record's WARC-Date, not the date in the file's name.
+    assert frame["crawl_date"].to_list() == [date(2026, 1, 7)] * 3
+    assert frame["status"].to_list() == [None] * 3 and frame["text"][0] == make_page(title="Article 0")
+
+
+@pytest.mark.parametrize("damage", ["truncated", "corrupt", "plain truncated"])
+def test_a_damaged_wet_file_keeps_the_records_before_the_damage(tmp_path, damage):
+    (tmp_path / "d").mkdir()
+    name = "t.warc.wet" if damage == "plain truncated" else "t.warc.wet.gz"
+    write_wet(tmp_path / "d" / name, wet_pages(2000, lambda i: page_of(3000) + str(i)), compressed=name.endswith(".gz"))
+    data = bytearray((tmp_path / "d" / name).read_bytes())
+    middle = len(data) // 2
+    if damage == "corrupt":
+        data[middle : middle + 64] = bytes(64)
+    else:
+        del data[middle:]
+    (tmp_path / "d" / name).write_bytes(bytes(data))
+    frame = pl.concat(batches_of(tmp_path / "d"))
+    kept = frame.filter(pl.col("status").is_null())
+    assert 900 < kept.height < 1100
+    assert kept["page_id"].to_list() == [f"<urn:uuid:{i}>" for i in range(kept.height)]
+    rejected = frame.filter(pl.col("status").is_not_null()).rows(named=True)
+    assert {row["status"] for row in rejected} == {"bad_record"}
+    cut = [row for row in rejected if row["page_id"] == f"<urn:uuid:{kept.height}>"]
+    if damage == "plain truncated":  # the file ends cleanly inside a record: that record is the damage
+        assert len(cut) == 1 and "the record ends after" in cut[0]["detail"]
+    else:  # the stream breaks: its row says so, after the record it broke in, if that one was begun
+        assert rejected[-1]["page_id"] == "t.warc.wet.gz#truncated" and "stream ends early" in rejected[-1]["detail"]
+        assert len(rejected) == len(cut) + 1
+
+
+def test_a_wet_record_over_the_page_limit_is_too_large_unread(tmp_path):
+    (tmp_path / "d").mkdir()
+    write_wet(tmp_path / "d" / "t.warc.wet.gz", wet_pages(3, lambda i: page_of(5000 if i == 1 else 500)))
+    frame = pl.concat(batches_of(tmp_path / "d", ReadLimits(max_page_bytes=2000)))
+    assert frame["status"].to_list() == [None, "too_large", None]
+    assert frame["text"][1] is None and frame["size_bytes"][1] > 2000
+
+
+def test_a_wet_conversion_record_without_an_id_is_a_bad_record(tmp_path):
+    (tmp_path / "d").mkdir()
+    text = make_page().encode()
+    record = (b"WARC/1.0\r\nWARC-Type: conversion\r\nWARC-Target-URI: https://www.maghress.com/fr/x\r\n"
+              b"WARC-Date: 2026-01-07T10:00:00Z\r\nContent-Length: %d\r\n\r\n%s\r\n\r\n" % (len(text), text))
+    (tmp_path / "d" / "t.warc.wet").write_bytes(record)
+    [row] = pl.concat(batches_of(tmp_path / "d")).rows(named=True)
+    assert (row["page_id"], row["status"], row["url"]) == ("1", "bad_record", "https://www.maghress.com/fr/x")
+    assert "WARC-Record-ID" in row["detail"]
 
 
 def test_parquet_text_columns_of_other_types(tmp_path):

@@ -140,7 +140,7 @@ def test_the_checks_of_a_publish_validate_the_pages_it_loaded(pipeline_env, tmp_
     assert pages_checked() == 4  # the added dump's pages only
 
 
-def test_a_broken_dump_fails_its_step_and_keeps_the_others(pipeline_env, tmp_path):
+def test_a_broken_dump_fails_its_step_and_keeps_the_others(pipeline_env, tmp_path, truth):
     dumps = tmp_path / "dumps"
     shutil.copytree(SAMPLE_DUMPS_DIR, dumps)
     (dumps / "broken-2026-03-01.parquet").write_bytes(b"PAR1 this is not parquet")
@@ -148,7 +148,8 @@ def test_a_broken_dump_fails_its_step_and_keeps_the_others(pipeline_env, tmp_pat
     outcome = run_here(dumps, warehouse)
     assert list(outcome.failures) == ["parse broken-2026-03-01"]
     with read_warehouse(warehouse) as connection:
-        assert connection.execute("SELECT count(DISTINCT dump_id) FROM pages").fetchone() == (7,)
+        dumps_kept = connection.execute("SELECT count(DISTINCT dump_id) FROM pages").fetchone()[0]
+    assert dumps_kept == len({row["dump_id"] for row in truth})
 
 
 @pytest.mark.slow
@@ -205,14 +206,14 @@ def test_a_partition_typed_by_hand_for_a_dump_that_is_not_there_fails_in_one_cle
 
 
 @pytest.mark.slow
-def test_a_run_that_would_change_nothing_does_not_publish_unless_told(pipeline_env, tmp_path):
+def test_a_run_that_would_change_nothing_does_not_publish_unless_told(pipeline_env, tmp_path, truth):
     dumps = tmp_path / "dumps"
     shutil.copytree(SAMPLE_DUMPS_DIR, dumps)
     warehouse = pipeline_env(dumps)
     assert run_here(dumps, warehouse).published
     again = run_here(dumps, warehouse)
     assert not again.published and again.checks_run == 0
-    assert again.snapshot == 1 and again.contents.row_counts["pages"] == 40 and again.report is not None
+    assert again.snapshot == 1 and again.contents.row_counts["pages"] == len(truth) and again.report is not None
     with dg.DagsterInstance.get() as instance:
         assert len(instance.get_runs(filters=dg.RunsFilter(job_name="publish_warehouse"))) == 1
     # A changed partition file is a change, even without a parse in this run.
