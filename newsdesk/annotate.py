@@ -11,11 +11,7 @@ from newsdesk.project import read_sql
 from newsdesk.transforms.language import identify_languages
 from newsdesk.transforms.near_duplicates import cluster_headlines
 from newsdesk.transforms.stories import story_groups
-from newsdesk.transforms.translations import translation_candidates
-
-# Cross-language pairs are looked for among headlines first seen in the same week: the same
-# story runs in two editions within days, and a bounded window bounds the pair search.
-TRANSLATION_WINDOW = "1w"
+from newsdesk.transforms.translations import windowed_translation_candidates
 
 
 def tag_headline_languages(connection: duckdb.DuckDBPyConnection) -> int:
@@ -48,15 +44,7 @@ def link_duplicates(connection: duckdb.DuckDBPyConnection) -> None:
     """Rebuild headline_clusters, headline_translations and headline_stories from headlines."""
     headlines = connection.sql("SELECT headline_id, text, language, first_seen FROM headlines").pl()
     clusters = cluster_headlines(headlines.select("headline_id", "text"))
-    weeks = headlines.with_columns(week=pl.col("first_seen").dt.truncate(TRANSLATION_WINDOW))
-    translations = pl.concat(
-        [
-            translation_candidates(window.select("headline_id", "text", "language"))
-            for _, window in weeks.group_by("week")
-            if window.height > 1
-        ]
-        or [pl.DataFrame(schema={"headline_id_a": pl.String, "headline_id_b": pl.String, "score": pl.Float64})]
-    )
+    translations = windowed_translation_candidates(headlines)
     stories = story_groups(clusters, translations, headlines.select("headline_id", "language"))
     for table, frame in (
         ("headline_clusters", clusters),

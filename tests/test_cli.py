@@ -30,19 +30,19 @@ def test_run_prints_per_dump_counts_and_totals_then_sql_reads_them(tmp_path, env
     run = newsdesk("run", "--warehouse", str(warehouse), env=env)
     assert run.returncode == 0, run.stderr
     assert "maghress-fr-2026-02-18" in run.stdout and "binary 1, empty 1, no_publication_line 1" in run.stdout
-    assert "38 pages, 29 distinct articles" in run.stdout
+    assert "43 pages, 31 distinct articles" in run.stdout
     assert "Traceback" not in run.stderr
     # Not a terminal: plain timestamped progress lines, from the start, of the parsing and of
     # each step of the publish.
     lines = run.stderr.splitlines()
     assert re.match(r"\d\d:\d\d:\d\d starting: ", lines[0]), run.stderr
-    assert re.search(r"^\d\d:\d\d:\d\d parsing: \[\d/7 dumps\].* \(\d+ of (~[\d,]+|\?) pages", run.stderr, re.M), run.stderr
+    assert re.search(r"^\d\d:\d\d:\d\d parsing: \[\d/8 dumps\].* \(\d+ of (~[\d,]+|\?) pages", run.stderr, re.M), run.stderr
     for step in ("tables", "checks", "report"):
         assert re.search(rf"^\d\d:\d\d:\d\d publishing: {step}", run.stderr, re.M), run.stderr
 
     query = newsdesk("sql", "SELECT count(*) AS n FROM pages WHERE status = 'ok'", "--warehouse", str(warehouse), "--csv")
     assert query.returncode == 0, query.stderr
-    assert query.stdout.split() == ["n", "30"]
+    assert query.stdout.split() == ["n", "34"]
 
 
 @pytest.mark.slow
@@ -183,7 +183,7 @@ def test_sql_splits_statements_as_duckdb_does(built_samples, env):
     script = "SELECT 'a;b' AS x; -- a comment; with a semicolon\nSELECT 'x--y' AS y, count(*) AS n FROM pages"
     result = newsdesk("sql", script, "--csv", "--warehouse", str(built_samples["warehouse"]), env=env)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["y,n", "x--y,38"]
+    assert result.stdout.split() == ["y,n", "x--y,43"]
 
 
 @pytest.mark.slow

@@ -44,7 +44,7 @@ def test_arabic_script_is_arabic_without_the_model(monkeypatch):
 
 
 def test_names_and_scores_alone_are_undetermined():
-    found = languages_of(["Wydad 2-1 Raja", "Nasser Bourita", "OCP", "ⵜⴰⵎⴰⵣⵉⵖⵜ", "2-1", ""])
+    found = languages_of(["Wydad 2-1 Raja", "Nasser Bourita", "OCP", "ⵜⴰⵎⴰⵣⵉⵖⵜ", "ⴰⵣⵓⵍ ⴼⵍⴰⵡⵏ", "2-1", ""])
     assert set(found.values()) == {"und"}
 
 
@@ -70,6 +70,21 @@ def test_edition_tips_a_near_tie_but_does_not_label():
     assert languages_of([near_tie], editions=["fr"])[near_tie] == "fr"
     clear = "Bourse de Casablanca : clôture dans le rouge"
     assert languages_of([clear], editions=["es"])[clear] == "fr"  # tickers mix languages
+
+
+def test_short_spanish_on_the_french_edition_is_spanish():
+    """Words that only Spanish has ("del", "para", "los") outvote the edition's prior; a
+    short headline is not Catalan for a place name of Catalonia's look."""
+    texts = ["Accidente en Settat", "Derbi para el Raja", "Los Leones del Atlas", "Mercado del Wydad"]
+    assert set(languages_of(texts, editions=["fr"] * len(texts)).values()) == {"es"}
+
+
+def test_a_language_outside_the_editions_needs_strong_evidence_on_a_short_text():
+    weak = languages_of(["Tangier Med record", "Accidente en Settat"], editions=["fr", "fr"])
+    assert weak == {"Tangier Med record": "en", "Accidente en Settat": "es"}  # the model alone: no, ca
+    # Clear evidence still names the language, short or long.
+    strong = ["Governo approva legge", "Incêndio em Lisboa mata três pessoas na madrugada de domingo passado"]
+    assert list(languages_of(strong, editions=["fr", "fr"]).values()) == ["it", "pt"]
 
 
 def test_articles_and_scores_in_range():

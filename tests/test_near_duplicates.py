@@ -130,3 +130,25 @@ def test_translations_are_found_across_languages_only():
     assert ("4", "6") not in found  # five and seven dead are two stories
     assert (pairs["headline_id_a"] < pairs["headline_id_b"]).all()
     assert pairs["score"].is_between(0.0, 1.0).all()
+
+
+def test_translations_are_paired_across_the_edge_of_a_week_not_months_apart():
+    from datetime import date
+
+    from newsdesk.transforms.translations import windowed_translation_candidates
+
+    headlines = pl.DataFrame(
+        {
+            "headline_id": ["sunday", "monday", "later"],
+            "text": [
+                "Cinq jeunes marocains périssent dans un incendie en Catalogne",
+                "Cinco jóvenes marroquíes mueren en un incendio en Cataluña",
+                "Five young Moroccans die in a fire in Catalonia",
+            ],
+            "language": ["fr", "es", "en"],
+            # 2026-01-04 is a Sunday: the Spanish headline came the next day, in the next week.
+            "first_seen": [date(2026, 1, 4), date(2026, 1, 5), date(2026, 1, 30)],
+        }
+    )
+    pairs = windowed_translation_candidates(headlines)
+    assert pairs.select("headline_id_a", "headline_id_b").rows() == [("monday", "sunday")]

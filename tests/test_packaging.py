@@ -42,7 +42,7 @@ def test_the_installed_wheel_builds_the_samples(tmp_path):
     newsdesk = venv / "bin" / "newsdesk"
     run = subprocess.run([newsdesk, "run"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "38 pages, 29 distinct articles" in run.stdout
+    assert "43 pages, 31 distinct articles" in run.stdout
     assert (data_home / "newsdesk" / "warehouse.ducklake").is_file()
     assert "checks: 22 of 23 passed" in run.stdout  # the suites came with the wheel
     query = subprocess.run([newsdesk, "sql", "--csv", "SELECT count(*) AS n FROM cross_edition_stories"],

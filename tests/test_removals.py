@@ -114,7 +114,7 @@ def test_a_forgotten_dumps_option_does_not_wipe_the_warehouse(tmp_path):
         "--dumps", str(SAMPLE_DUMPS_DIR), "--warehouse", str(warehouse), "--allow-removals", home=tmp_path / "home"
     )
     assert meant.returncode == 0, meant.stdout + meant.stderr
-    assert "38 pages" in meant.stdout
+    assert "43 pages" in meant.stdout
 
 
 @pytest.mark.slow

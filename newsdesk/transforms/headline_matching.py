@@ -147,6 +147,40 @@ def gazetteer_entities() -> list[list[str]]:
     return [line.split("|") for line in text.replace("|\n", "|").split("\n") if line]
 
 
+def concept_spellings() -> dict[str, str]:
+    """Each spelling of the concept lexicon (headline_lexicon.toml), as written, → its concept."""
+    written = _written_lexicon()["concepts"]
+    return {spelling: concept for concept, spellings in written.items() for spelling in spellings.split()}
+
+
+def directed_concepts() -> list[list[str]]:
+    """The actions whose two parties cannot swap (headline_lexicon.toml), each as its concepts."""
+    return [action.split() for action in _written_lexicon()["directed"].values()]
+
+
+def opposite_concepts() -> list[tuple[str, str]]:
+    """The pairs of concepts that state opposite news about one subject (headline_lexicon.toml)."""
+    return [tuple(pair.split()) for pair in _written_lexicon()["opposites"].values()]
+
+
+def number_magnitudes() -> dict[str, float]:
+    """The words that scale the number before them (headline_lexicon.toml) by their factor,
+    folded the way matching_key writes them."""
+    written = _written_lexicon()["magnitudes"]
+    return {folded: float(factor) for factor, spellings in written.items() for folded in _fold(spellings.split())}
+
+
+def distinctive_function_words() -> dict[str, list[str]]:
+    """Each language's function words (headline_lexicon.toml) that no other language lists,
+    lowercased as written: "los" is Spanish, "the" English, while "la", "de" and "en" are
+    French and Spanish alike and tell neither."""
+    lists = {language: set(words.lower().split()) for language, words in _written_lexicon()["function_words"].items()}
+    return {
+        language: sorted(words - set().union(*(other for name, other in lists.items() if name != language)))
+        for language, words in lists.items()
+    }
+
+
 def _all_words(by_group: dict[str, str]) -> list[str]:
     return [word for spellings in by_group.values() for word in spellings.split()]
 

@@ -19,6 +19,9 @@ from pathlib import Path
 
 import polars as pl
 
+from newsdesk.transforms.editions import load_editions
+from newsdesk.transforms.headline_matching import distinctive_function_words
+
 UNDETERMINED = "und"
 
 # Below these model probabilities the answer is 'und'. Calibrated on benchmarks/eval (the
@@ -36,11 +39,29 @@ NAMES_ONLY_MIN_SCORE = 0.7
 ARABIC_LETTER_SHARE = 0.5
 
 # Prior odds for the language of the edition a text was seen on. Tickers mix languages, so the
-# edition only tips near-ties ("Le Raja sacré champion": en 0.45 vs fr 0.40 on a French page).
-EDITION_PRIOR_ODDS = 2.0
+# edition only tips near-ties ("Le Raja sacré champion": en 0.45 vs fr 0.40 on a French page);
+# on headlines seen on another language's edition, larger odds outvoted the text.
+EDITION_PRIOR_ODDS = 1.3
+# Odds for each word of the text that only one language's function words hold ("los", "the",
+# "des"; headline_lexicon.toml), up to two words: evidence in the text outvotes the edition.
+FUNCTION_WORD_ODDS = 4.0
+_MOST_FUNCTION_WORDS = 2
+# On a text of at most SHORT_TEXT_WORDS words, the model's answers outside the editions'
+# languages are mostly noise (Catalan for "Accidente en Settat", Cebuano for an English headline
+# of place names): such a language ranks at OTHER_LANGUAGE_ODDS against the editions' ones, and
+# is the answer only at OTHER_LANGUAGE_MIN_SCORE ("Governo approva legge" stays Italian).
+SHORT_TEXT_WORDS = 6
+OTHER_LANGUAGE_ODDS = 0.1
+OTHER_LANGUAGE_MIN_SCORE = 0.9
+# A short headline with a lowercase word is words of some language, and the model spreads its
+# belief over look-alikes ("Crisis pesquera": es 0.09): the best of the editions' languages is
+# its language at a lower score than a longer text needs.
+SHORT_TEXT_MIN_SCORE = 0.05
 
-# How many of the model's best languages are looked at when applying the edition prior.
-_TOP_LANGUAGES = 3
+# How many of the model's best languages are weighed: for a headline, enough that the editions'
+# languages are among them when the model puts a look-alike language first. An article's opening
+# leaves the model sure of its answer, and a million of them are the costliest step of a run.
+_TOP_LANGUAGES = {"headline": 8, "article": 3}
 # Texts handed to the model per call of the batch loop; bounds the Python objects alive at once.
 _BATCH_SIZE = 50_000
 # An article's language is clear from its opening: 400 characters (60-odd words) gave the same
@@ -73,10 +94,16 @@ def identify_languages(
         arabic_letters=pl.col("sample").str.count_matches(_ARABIC_LETTER),
     ).with_columns(arabic_share=pl.col("arabic_letters") / pl.col("letters"))
     needs_model = (pl.col("letters") > 0) & (pl.col("arabic_share") < ARABIC_LETTER_SHARE)
+    if kind == "headline":
+        # A headline mostly in another script than Latin or Arabic (Tifinagh, say) is in none of
+        # the editions' languages, and the model guesses wildly on it (German for Tifinagh).
+        needs_model &= pl.col("sample").str.count_matches(r"\p{Latin}") >= pl.col("letters") / 2
     modelled = _model_languages(by_script.filter(needs_model), kind)
     scripted = by_script.filter(~needs_model).select(
         "text",
-        language=pl.when(pl.col("letters") > 0).then(pl.lit("ar")).otherwise(pl.lit(UNDETERMINED)),
+        language=pl.when(pl.col("arabic_share").fill_nan(0.0) >= ARABIC_LETTER_SHARE)
+        .then(pl.lit("ar"))
+        .otherwise(pl.lit(UNDETERMINED)),
         language_score=pl.col("arabic_share").fill_nan(0.0).cast(pl.Float64),
     )
     return pl.concat([scripted, modelled]).join(distinct.select("text"), on="text", how="right").select(
@@ -101,30 +128,51 @@ def _distinct_texts(texts: pl.Series, editions: pl.Series | None) -> pl.DataFram
 
 
 def _model_languages(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
-    """Ask the model about each text once, apply the edition prior, then the 'und' threshold."""
-    candidates = _top_languages(_model_input(frame["sample"]))
+    """Ask the model about each text once, weigh its answers by the edition prior and the
+    function words in the text, then apply the 'und' threshold."""
+    candidates = _top_languages(_model_input(frame["sample"]), _TOP_LANGUAGES[kind])
+    rows = frame.select(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"),
+        "editions",
+        short=pl.col("sample").str.count_matches(r"\S*[\p{L}\p{N}]\S*") <= SHORT_TEXT_WORDS,
+    )
     with_prior = (
-        candidates.join(
-            frame.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"), "editions"), on="row"
-        )
-        .with_columns(seen_on_edition=pl.col("editions").list.contains(pl.col("language")))
+        candidates.join(rows, on="row")
+        .join(_function_word_evidence(frame["sample"], kind), on=["row", "language"], how="left")
         .with_columns(
-            odds=pl.when("seen_on_edition").then(EDITION_PRIOR_ODDS).otherwise(1.0),
+            odds=pl.when(pl.col("editions").list.contains(pl.col("language"))).then(EDITION_PRIOR_ODDS).otherwise(1.0)
+            * pl.lit(FUNCTION_WORD_ODDS).pow(pl.col("function_words").fill_null(0).clip(0, _MOST_FUNCTION_WORDS)),
         )
         .with_columns(
             # Bayes with prior odds on the edition languages: p' = odds * p / normaliser.
             posterior=pl.col("probability")
             * pl.col("odds")
             / (1.0 + ((pl.col("odds") - 1.0) * pl.col("probability")).sum().over("row")),
+            # Stronger evidence asked of other languages on a short text is a rule of choice,
+            # not evidence for the editions' languages: it ranks, and leaves the score as it is.
+            rank=pl.col("probability")
+            * pl.col("odds")
+            * pl.when(pl.col("short") & ~pl.col("language").is_in(_edition_languages()))
+            .then(OTHER_LANGUAGE_ODDS)
+            .otherwise(1.0),
         )
     )
     best = (
-        with_prior.sort("row", "posterior", descending=[False, True])
+        with_prior.sort("row", "rank", descending=[False, True])
         .group_by("row", maintain_order=True)
         .first()
     )
     names_only = ~pl.col("sample").str.contains(_LOWERCASE_WORD)
-    threshold = pl.when(names_only).then(NAMES_ONLY_MIN_SCORE).otherwise(MIN_SCORE[kind])
+    edition_language = pl.col("language").is_in(_edition_languages())
+    threshold = (
+        pl.when(pl.col("short") & ~edition_language)
+        .then(OTHER_LANGUAGE_MIN_SCORE)
+        .when(names_only)
+        .then(NAMES_ONLY_MIN_SCORE)
+        .when(pl.col("short") & pl.lit(kind == "headline"))
+        .then(SHORT_TEXT_MIN_SCORE)
+        .otherwise(MIN_SCORE[kind])
+    )
     return (
         frame.select("text", "sample", pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"))
         .join(best, on="row", how="left")
@@ -136,6 +184,42 @@ def _model_languages(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
             language_score=pl.col("posterior").clip(0.0, 1.0).fill_null(0.0).cast(pl.Float64),
         )
     )
+
+
+def _function_word_evidence(texts: pl.Series, kind: str) -> pl.DataFrame:
+    """`row`, `language`, `function_words`: how many words of each headline only that
+    language's function words hold (none for an article, whose opening the model is sure of).
+    Words keep their apostrophes, so "l'Espagne" and "Morocco's" are not the French l' or an
+    English s."""
+    if kind != "headline":
+        return pl.DataFrame(schema={"row": pl.UInt32, "language": pl.String, "function_words": pl.UInt32})
+    words = (
+        texts.str.to_lowercase()
+        .str.extract_all(r"\p{L}+(?:['’]\p{L}+)*")
+        .to_frame("word")
+        .with_row_index("row")
+        .explode("word")
+    )
+    return (
+        words.join(_distinctive_words(), on="word")
+        .group_by("row", "language")
+        .agg(function_words=pl.len())
+        .with_columns(pl.col("row").cast(pl.UInt32))
+    )
+
+
+@cache
+def _distinctive_words() -> pl.DataFrame:
+    by_language = distinctive_function_words()
+    return pl.DataFrame(
+        {"word": [word for words in by_language.values() for word in words],
+         "language": [language for language, words in by_language.items() for _ in words]}
+    )
+
+
+@cache
+def _edition_languages() -> list[str]:
+    return sorted({edition.code for edition in load_editions()})
 
 
 def _model_input(texts: pl.Series) -> pl.Series:
@@ -154,14 +238,14 @@ def _model_input(texts: pl.Series) -> pl.Series:
     )
 
 
-def _top_languages(texts: pl.Series) -> pl.DataFrame:
+def _top_languages(texts: pl.Series, top: int) -> pl.DataFrame:
     """Long frame `row`, `language`, `probability`: the model's best languages for each text."""
     rows, languages, probabilities = [], [], []
     model = _fasttext_model() if len(texts) else None  # Arabic-only input never loads it
     for start in range(0, len(texts), _BATCH_SIZE):
         batch = texts.slice(start, _BATCH_SIZE).to_list()
         for offset, text in enumerate(batch):
-            labels, probs = model.predict(text, k=_TOP_LANGUAGES)
+            labels, probs = model.predict(text, k=top)
             rows.extend([start + offset] * len(labels))
             languages.extend(labels)
             probabilities.extend(probs)

@@ -6,12 +6,21 @@ headlines in a few seconds); its pairing through shared evidence grows faster th
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import cache
 
 import numpy as np
 import polars as pl
 
-from newsdesk.transforms.headline_matching import gazetteer_entities, matching_key, tokenize_keys
+from newsdesk.transforms.headline_matching import (
+    concept_spellings,
+    directed_concepts,
+    gazetteer_entities,
+    matching_key,
+    number_magnitudes,
+    opposite_concepts,
+    tokenize_keys,
+)
 
 # Translation candidates: pairs scoring below this are dropped. Calibrated on benchmarks/eval:
 # precision 0.9 or more at recall 0.7 or more (the benchmark prints the sweep).
@@ -32,6 +41,31 @@ REFERENCE_HEADLINES = 1_000
 # they are stripped to find names.
 _ARABIC_PROCLITIC_LAM_AL = (r"^(?:و|ف)?لل(\p{Arabic}{2,})$", "ال${1}")
 _ARABIC_PROCLITICS = (r"^(?:و|ف)?(?:ب|ل|ك)?(\p{Arabic}{3,})$", "${1}")
+_ARABIC_ARTICLE = (r"^ال(\p{Arabic}{2,})$", "${1}")
+
+
+# Cross-language pairs are looked for among headlines first seen within two consecutive weeks:
+# the same story runs in two editions within days, and a bounded window bounds the pair search.
+TRANSLATION_WINDOW = timedelta(weeks=1)
+
+_NO_PAIRS = {"headline_id_a": pl.String, "headline_id_b": pl.String, "score": pl.Float64}
+
+
+def windowed_translation_candidates(headlines: pl.DataFrame) -> pl.DataFrame:
+    """translation_candidates over each two consecutive weeks of `first_seen` (a date), so
+    that two headlines first seen days apart are compared whichever side of a week's edge
+    they fall on. A pair found in two windows keeps its higher score."""
+    weeks = headlines.with_columns(week=pl.col("first_seen").dt.truncate(TRANSLATION_WINDOW))
+    found = [
+        translation_candidates(window.select("headline_id", "text", "language"))
+        for week in weeks["week"].drop_nulls().unique().sort()
+        if (window := weeks.filter(pl.col("week").is_between(week, week + TRANSLATION_WINDOW))).height > 1
+    ]
+    if not found:
+        return pl.DataFrame(schema=_NO_PAIRS)
+    return pl.concat(found).group_by("headline_id_a", "headline_id_b").agg(pl.col("score").max()).sort(
+        "headline_id_a", "headline_id_b"
+    )
 
 
 def translation_candidates(headlines: pl.DataFrame) -> pl.DataFrame:
@@ -61,37 +95,144 @@ def translation_candidates(headlines: pl.DataFrame) -> pl.DataFrame:
             total=pl.col("weight").sum(),
             total_cross_script=pl.col("weight").filter("cross_script").sum(),
             numbers=(pl.col("kind") == "number").sum(),
+            names=(pl.col("kind") == "name").sum(),
         )
         .join(frame.select("row"), on="row", how="right")
         .fill_null(0)
     )
     shared = _shared_evidence(evidence, frame)
-    return _score_pairs(shared, totals, frame)
+    vetoed = pl.concat([_contradicted(shared, evidence), _roles_swapped(shared, evidence)]).unique()
+    return _score_pairs(shared, totals, frame, vetoed)
 
 
 def _evidence(frame: pl.DataFrame) -> pl.DataFrame:
     """`row`, `anchor`, `kind`, `cross_script`: numbers, names and cognates of each headline."""
     hashed, vocabulary = tokenize_keys(frame, "row")
     tokens = hashed.join(vocabulary, on="token_hash")
-    numbers = tokens.filter("is_number").select(
-        "row", anchor=pl.col("token"), kind=pl.lit("number")
-    )
+    numbers = _scaled_numbers(tokens).select("row", "anchor", kind=pl.lit("number"))
     cognates = tokens.filter(
         (pl.col("is_content") | pl.col("is_guard"))
         & pl.col("token").str.contains(r"^\p{Latin}{4,}$")
     ).select("row", anchor=pl.col("token").str.slice(0, COGNATE_PREFIX), kind=pl.lit("cognate"))
-    names = _gazetteer_names(tokens).select("row", anchor="entity", kind=pl.lit("name"))
+    names = _gazetteer_names(tokens).select("row", anchor="entity", kind=pl.lit("name"), position="position")
+    concepts = _concepts(tokens).select("row", anchor="concept", kind=pl.lit("concept"))
     return (
-        pl.concat([numbers, cognates, names])
+        pl.concat([numbers, cognates, names, concepts], how="diagonal")
         .unique(["row", "kind", "anchor"])
         .with_columns(cross_script=pl.col("kind") != "cognate")
     )
 
 
+def _scaled_numbers(tokens: pl.DataFrame) -> pl.DataFrame:
+    """`row`, `anchor`: each number of a headline, times the magnitude word after it, so that
+    "1.2 milliard", "1200 millones" and "1.2 billion" are the same anchor."""
+    magnitudes = number_magnitudes()
+    following = tokens.select("row", position=pl.col("position") - 1, factor=pl.col("token").replace_strict(
+        magnitudes, default=None, return_dtype=pl.Float64
+    )).drop_nulls("factor")
+    numbers = tokens.filter("is_number").join(following, on=["row", "position"], how="left")
+    scaled = pl.col("token").cast(pl.Float64) * pl.col("factor")
+    return numbers.select(
+        "row",
+        anchor=pl.when(pl.col("factor").is_null())
+        .then(pl.col("token"))
+        .otherwise(scaled.round(0).cast(pl.Int64).cast(pl.String)),
+    )
+
+
+def _concepts(tokens: pl.DataFrame) -> pl.DataFrame:
+    """`row`, `concept` for each word of a headline that the concept lexicon holds: "chômage",
+    "paro", "unemployment" and "البطالة" are one concept, the only evidence besides names and
+    numbers that Arabic and Latin script share. Arabic words are also looked up without their
+    proclitics and article."""
+    bare = pl.col("token").str.replace(*_ARABIC_PROCLITIC_LAM_AL).str.replace(*_ARABIC_PROCLITICS)
+    forms = tokens.select("row", "token", bare=bare).with_columns(stem=pl.col("bare").str.replace(*_ARABIC_ARTICLE))
+    return (
+        pl.concat([forms.select("row", form=pl.col(column)) for column in ("token", "bare", "stem")])
+        .join(_concept_spellings(), on="form")
+        .unique(["row", "concept"])
+        .select("row", "concept")
+    )
+
+
+@cache
+def _concept_spellings() -> pl.DataFrame:
+    """`form` (a spelling, as matching_key writes it) → `concept`."""
+    spellings = concept_spellings()
+    frame = pl.DataFrame({"spelling": list(spellings), "concept": list(spellings.values())}, schema={"spelling": pl.String, "concept": pl.String})
+    return frame.select(form=matching_key(pl.col("spelling")), concept="concept").unique("form", keep="first")
+
+
+def _contradicted(pairs: pl.DataFrame, evidence: pl.DataFrame) -> pl.DataFrame:
+    """The pairs (`row`, `row_b`) where one headline states a concept and the other its
+    opposite ("suspend" and "resume", "raises" and "cuts"), neither stating both: the same
+    subject, opposite news."""
+    concepts = evidence.filter(pl.col("kind") == "concept").select("row", concept="anchor")
+    opposites = _opposites()
+    return (
+        pairs.select("row", "row_b")
+        .join(concepts, on="row")
+        .join(opposites, on="concept")
+        .join(concepts.rename({"row": "row_b", "concept": "opposite"}), on=["row_b", "opposite"], how="semi")
+        .join(concepts.rename({"concept": "opposite"}), on=["row", "opposite"], how="anti")
+        .join(concepts.rename({"row": "row_b"}), on=["row_b", "concept"], how="anti")
+        .select("row", "row_b")
+        .unique()
+    )
+
+
+def _roles_swapped(pairs: pl.DataFrame, evidence: pl.DataFrame) -> pl.DataFrame:
+    """The pairs (`row`, `row_b`) that state one directed action (A beats B, A recruits from
+    B, A expels B's citizens) between the same two named parties, named in opposite orders:
+    B beats A is other news. The headlines of all four languages put the subject first."""
+    names = evidence.filter(pl.col("kind") == "name").select("row", "anchor", "position")
+    directed = (
+        evidence.filter(pl.col("kind") == "concept")
+        .join(_directed_concepts(), left_on="anchor", right_on="concept")
+        .select("row", "action")
+        .unique()
+    )
+    acting = pairs.select("row", "row_b").join(directed, on="row").join(
+        directed.rename({"row": "row_b"}), on=["row_b", "action"], how="semi"
+    ).select("row", "row_b").unique()
+    order = (
+        acting.join(names, on="row")
+        .join(names.rename({"row": "row_b", "position": "position_b"}), on=["row_b", "anchor"])
+        .group_by("row", "row_b")
+        .agg(by_a=pl.col("anchor").sort_by("position").head(2), by_b=pl.col("anchor").sort_by("position_b").head(2))
+    )
+    return order.filter((pl.col("by_a").list.len() == 2) & (pl.col("by_a") == pl.col("by_b").list.reverse())).select(
+        "row", "row_b"
+    )
+
+
+@cache
+def _directed_concepts() -> pl.DataFrame:
+    """`concept`, `action`: the concepts whose two parties cannot swap, each with its action
+    (concepts that say one action, like win and beat, share it)."""
+    actions = directed_concepts()
+    return pl.DataFrame(
+        {"concept": [c for action in actions for c in action], "action": [action[0] for action in actions for _ in action]},
+        schema={"concept": pl.String, "action": pl.String},
+    )
+
+
+@cache
+def _opposites() -> pl.DataFrame:
+    """`concept`, `opposite`: each pair of opposite concepts, both ways."""
+    pairs = opposite_concepts()
+    return pl.DataFrame(
+        {"concept": [a for a, b in pairs] + [b for a, b in pairs], "opposite": [b for a, b in pairs] + [a for a, b in pairs]},
+        schema={"concept": pl.String, "opposite": pl.String},
+    )
+
+
 def _gazetteer_names(tokens: pl.DataFrame) -> pl.DataFrame:
-    """`row`, `entity` for each gazetteer name found in a headline, as one to three words."""
+    """`row`, `entity`, `position` (of its first word) for each gazetteer name found in a
+    headline, as one to three words; a name said twice is where it is first said."""
     words = tokens.sort("row", "position").select(
         "row",
+        "position",
         "token",
         bare=pl.col("token")
         .str.replace(*_ARABIC_PROCLITIC_LAM_AL)
@@ -101,12 +242,12 @@ def _gazetteer_names(tokens: pl.DataFrame) -> pl.DataFrame:
     )
     phrases = pl.concat(
         [
-            words.select("row", phrase=pl.concat_str([first, *following], separator=" "))
+            words.select("row", "position", phrase=pl.concat_str([first, *following], separator=" "))
             for first in ("token", "bare")
             for following in ([], ["next1"], ["next1", "next2"])
         ]
     ).drop_nulls()
-    return phrases.join(_gazetteer(), on="phrase").unique(["row", "entity"]).select("row", "entity")
+    return phrases.join(_gazetteer(), on="phrase").group_by("row", "entity").agg(pl.col("position").min())
 
 
 @cache
@@ -159,12 +300,13 @@ def _shared_evidence(evidence: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFram
         .agg(
             shared=pl.col("weight").sum(),
             shared_numbers=(pl.col("kind") == "number").sum(),
+            shared_names=(pl.col("kind") == "name").sum(),
             arabic_pair=(pl.col("language") == "ar").first() | (pl.col("language_b") == "ar").first(),
         )
     )
 
 
-def _score_pairs(shared: pl.DataFrame, totals: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:
+def _score_pairs(shared: pl.DataFrame, totals: pl.DataFrame, frame: pl.DataFrame, contradicted: pl.DataFrame) -> pl.DataFrame:
     ids = frame.select("row", "headline_id")
     scored = (
         shared.join(totals, on="row")
@@ -180,12 +322,21 @@ def _score_pairs(shared: pl.DataFrame, totals: pl.DataFrame, frame: pl.DataFrame
                 2 * pl.col("shared") / (pl.col("denominator") + EVIDENCE_PSEUDO_WEIGHT)
             ).clip(0.0, 1.0)
         )
-        # A translation keeps the numbers: numbers on one side only, or none in common, mean
-        # two different stories or two different days.
+        # A translation keeps the numbers: numbers on one side only, none in common, or a figure
+        # on each side that the other lacks (4-0 and 2-0) mean two stories or two days. One
+        # side may add a figure (a year, a date) that the other leaves out.
         .filter(
-            ((pl.col("numbers") == 0) & (pl.col("numbers_b") == 0)) | (pl.col("shared_numbers") > 0)
+            ((pl.col("numbers") == 0) & (pl.col("numbers_b") == 0))
+            | (
+                (pl.col("shared_numbers") > 0)
+                & ((pl.col("numbers") == pl.col("shared_numbers")) | (pl.col("numbers_b") == pl.col("shared_numbers")))
+            )
         )
+        # Likewise a name on each side that the other lacks (Dakhla and Oran, France and
+        # Spain): the same kind of news about other places or people.
+        .filter((pl.col("names") == pl.col("shared_names")) | (pl.col("names_b") == pl.col("shared_names")))
         .filter(pl.col("score") >= MIN_TRANSLATION_SCORE)
+        .join(contradicted, on=["row", "row_b"], how="anti")
         .join(ids, on="row")
         .join(ids, left_on="row_b", right_on="row", suffix="_b")
     )
