@@ -17,13 +17,13 @@ Each figure is the best of three runs, after one warm-up run that fills the page
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import tempfile
 import time
 from pathlib import Path
 
 from benchmarks.bench_pipeline import _spec, generate_dump
+from tests.builders import write_wet
 
 
 def _best_of_three(measure) -> tuple[float, int]:
@@ -38,22 +38,15 @@ def _timed(measure) -> tuple[float, int]:
     return time.perf_counter() - started, count
 
 
-def write_wet_of_folder(folder: Path, target: Path, compressed: bool) -> int:
-    """The folder's pages as conversion records of a WET file; returns the pages written."""
-    from warcio.warcwriter import WARCWriter
-
-    files = sorted(folder.rglob("*.txt"))
-    with open(target, "wb") as out:
-        writer = WARCWriter(out, gzip=compressed)
-        for number, path in enumerate(files):
-            data = path.read_bytes()
-            headers = {"WARC-Record-ID": f"<urn:uuid:00000000-0000-4000-8000-{number:012d}>",
-                       "WARC-Date": "2026-02-25T10:17:42Z"}
-            writer.write_record(writer.create_warc_record(
-                f"https://www.maghress.com/fr/{path.relative_to(folder).with_suffix('')}", "conversion",
-                payload=io.BytesIO(data), length=len(data), warc_headers_dict=headers, warc_content_type="text/plain",
-            ))
-    return len(files)
+def write_wet_of_folder(folder: Path, target: Path, compressed: bool) -> None:
+    """The folder's pages as conversion records of a WET file (tests/builders.write_wet)."""
+    records = (
+        ("conversion", f"<urn:uuid:00000000-0000-4000-8000-{number:012d}>",
+         f"https://www.maghress.com/fr/{path.relative_to(folder).with_suffix('')}", "2026-02-25T10:17:42Z",
+         path.read_bytes())
+        for number, path in enumerate(sorted(folder.rglob("*.txt")))
+    )
+    write_wet(target, records, compressed)
 
 
 def main() -> None:

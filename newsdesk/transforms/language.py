@@ -142,6 +142,8 @@ def _model_languages(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
         .with_columns(
             odds=pl.when(pl.col("editions").list.contains(pl.col("language"))).then(EDITION_PRIOR_ODDS).otherwise(1.0)
             * pl.lit(FUNCTION_WORD_ODDS).pow(pl.col("function_words").fill_null(0).clip(0, _MOST_FUNCTION_WORDS)),
+            # A language outside the editions' four, on a short text.
+            other_language=pl.col("short") & ~pl.col("language").is_in(_edition_languages()),
         )
         .with_columns(
             # Bayes with prior odds on the edition languages: p' = odds * p / normaliser.
@@ -150,11 +152,7 @@ def _model_languages(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
             / (1.0 + ((pl.col("odds") - 1.0) * pl.col("probability")).sum().over("row")),
             # Stronger evidence asked of other languages on a short text is a rule of choice,
             # not evidence for the editions' languages: it ranks, and leaves the score as it is.
-            rank=pl.col("probability")
-            * pl.col("odds")
-            * pl.when(pl.col("short") & ~pl.col("language").is_in(_edition_languages()))
-            .then(OTHER_LANGUAGE_ODDS)
-            .otherwise(1.0),
+            rank=pl.col("probability") * pl.col("odds") * pl.when("other_language").then(OTHER_LANGUAGE_ODDS).otherwise(1.0),
         )
     )
     best = (
@@ -163,9 +161,8 @@ def _model_languages(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
         .first()
     )
     names_only = ~pl.col("sample").str.contains(_LOWERCASE_WORD)
-    edition_language = pl.col("language").is_in(_edition_languages())
     threshold = (
-        pl.when(pl.col("short") & ~edition_language)
+        pl.when("other_language")
         .then(OTHER_LANGUAGE_MIN_SCORE)
         .when(names_only)
         .then(NAMES_ONLY_MIN_SCORE)

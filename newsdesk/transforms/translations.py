@@ -145,14 +145,20 @@ def _concepts(tokens: pl.DataFrame) -> pl.DataFrame:
     "paro", "unemployment" and "البطالة" are one concept, the only evidence besides names and
     numbers that Arabic and Latin script share. Arabic words are also looked up without their
     proclitics and article."""
-    bare = pl.col("token").str.replace(*_ARABIC_PROCLITIC_LAM_AL).str.replace(*_ARABIC_PROCLITICS)
-    forms = tokens.select("row", "token", bare=bare).with_columns(stem=pl.col("bare").str.replace(*_ARABIC_ARTICLE))
+    forms = tokens.select("row", "token", bare=_without_proclitics(pl.col("token"))).with_columns(
+        stem=pl.col("bare").str.replace(*_ARABIC_ARTICLE)
+    )
     return (
         pl.concat([forms.select("row", form=pl.col(column)) for column in ("token", "bare", "stem")])
         .join(_concept_spellings(), on="form")
         .unique(["row", "concept"])
         .select("row", "concept")
     )
+
+
+def _without_proclitics(word: pl.Expr) -> pl.Expr:
+    """An Arabic word without the "and", prepositions and "lil-" glued to it (others unchanged)."""
+    return word.str.replace(*_ARABIC_PROCLITIC_LAM_AL).str.replace(*_ARABIC_PROCLITICS)
 
 
 @cache
@@ -234,9 +240,7 @@ def _gazetteer_names(tokens: pl.DataFrame) -> pl.DataFrame:
         "row",
         "position",
         "token",
-        bare=pl.col("token")
-        .str.replace(*_ARABIC_PROCLITIC_LAM_AL)
-        .str.replace(*_ARABIC_PROCLITICS),
+        bare=_without_proclitics(pl.col("token")),
         next1=pl.col("token").shift(-1).over("row"),
         next2=pl.col("token").shift(-2).over("row"),
     )
@@ -306,7 +310,7 @@ def _shared_evidence(evidence: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFram
     )
 
 
-def _score_pairs(shared: pl.DataFrame, totals: pl.DataFrame, frame: pl.DataFrame, contradicted: pl.DataFrame) -> pl.DataFrame:
+def _score_pairs(shared: pl.DataFrame, totals: pl.DataFrame, frame: pl.DataFrame, vetoed: pl.DataFrame) -> pl.DataFrame:
     ids = frame.select("row", "headline_id")
     scored = (
         shared.join(totals, on="row")
@@ -336,7 +340,7 @@ def _score_pairs(shared: pl.DataFrame, totals: pl.DataFrame, frame: pl.DataFrame
         # Spain): the same kind of news about other places or people.
         .filter((pl.col("names") == pl.col("shared_names")) | (pl.col("names_b") == pl.col("shared_names")))
         .filter(pl.col("score") >= MIN_TRANSLATION_SCORE)
-        .join(contradicted, on=["row", "row_b"], how="anti")
+        .join(vetoed, on=["row", "row_b"], how="anti")
         .join(ids, on="row")
         .join(ids, left_on="row_b", right_on="row", suffix="_b")
     )
