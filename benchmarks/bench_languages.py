@@ -117,6 +117,11 @@ def report_article_languages() -> None:
     correct = found["language"] == found["language_found"]
     print(f"\n== Article language ({rows.height} bodies) ==\naccuracy {correct.mean():.3f} "
           f"(target 0.995), lowest score {found['language_score'].min():.2f}")
+    by_model = identify_languages(rows["text"], "article", by_function_words=False)
+    compared = found.join(by_model, on="text", suffix="_model")
+    decided = compared["language_score"] != compared["language_score_model"]
+    print(f"decided by their function words, without the model: {decided.sum()} of {rows.height}; "
+          f"answers that differ from the model's: {(compared['language_found'] != compared['language_model']).sum()}")
 
 
 def _eval_headlines() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:

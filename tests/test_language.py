@@ -97,6 +97,47 @@ def test_articles_and_scores_in_range():
     assert found["language_score"].is_between(0.0, 1.0).all()
 
 
+FRENCH_OPENING = (
+    "Le gouvernement a annoncé lundi un nouveau paquet de mesures pour soutenir les familles "
+    "touchées par la hausse des prix de l'énergie. Selon le ministre des Finances, l'aide sera "
+    "versée dès le mois prochain et concernera plus d'un million de ménages dans les régions."
+)
+# The same news in languages close to the editions' ones, whose function words overlap theirs
+# ("o" and "e" are Spanish function words, "les" French ones).
+NEARBY_OPENINGS = [
+    "O governo português anunciou nesta segunda-feira um novo pacote de medidas para apoiar as famílias "
+    "afetadas pela subida dos preços da energia. Segundo o ministro das Finanças, o apoio será pago a partir "
+    "do próximo mês e abrangerá mais de um milhão de pessoas em todo o país.",
+    "O Sporting venceu o Benfica por dois a um no dérbi de Lisboa, num jogo marcado por duas expulsões e "
+    "muita polémica com a arbitragem. Os leões seguem assim na liderança do campeonato com mais três pontos.",
+    "Il governo italiano ha approvato lunedì un nuovo pacchetto di misure per sostenere le famiglie colpite "
+    "dall'aumento dei prezzi dell'energia. Secondo il ministro dell'Economia, il sostegno sarà versato a "
+    "partire dal mese prossimo e riguarderà più di un milione di persone.",
+    "El govern català ha aprovat aquest dilluns un nou paquet de mesures per donar suport a les famílies "
+    "afectades per la pujada dels preus de l'energia. Segons el conseller d'Economia, l'ajuda es pagarà a "
+    "partir del mes que ve i arribarà a més d'un milió de persones.",
+]
+
+
+def test_an_unmistakable_article_opening_is_decided_by_its_function_words(monkeypatch):
+    def no_model():
+        raise AssertionError("the model must not be asked about this opening")
+
+    monkeypatch.setattr(language, "_fasttext_model", no_model)
+    found = identify_languages(pl.Series([FRENCH_OPENING]), "article")
+    assert found["language"].to_list() == ["fr"]
+    assert found["language_score"].to_list() == [1.0]  # every distinctive function word is French
+
+
+def test_article_openings_in_nearby_languages_are_left_to_the_model():
+    texts = pl.Series(NEARBY_OPENINGS + [FRENCH_OPENING])
+    found = identify_languages(texts, "article")
+    by_model = identify_languages(texts, "article", by_function_words=False)
+    assert found["language"].to_list() == by_model["language"].to_list() == ["pt", "pt", "it", "ca", "fr"]
+    decided_by_words = found["language_score"] != by_model["language_score"]
+    assert decided_by_words.to_list() == [False, False, False, False, True]
+
+
 def test_unknown_kind_is_refused():
     with pytest.raises(ValueError):
         identify_languages(pl.Series(["x"]), kind="title")

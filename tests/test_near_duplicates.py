@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newsdesk.transforms.headline_matching import matching_key
+from newsdesk.transforms.headline_matching import gazetteer_entities, matching_key
 from newsdesk.transforms.near_duplicates import cluster_headlines
 from newsdesk.transforms.translations import translation_candidates
 
@@ -152,3 +152,22 @@ def test_translations_are_paired_across_the_edge_of_a_week_not_months_apart():
     )
     pairs = windowed_translation_candidates(headlines)
     assert pairs.select("headline_id_a", "headline_id_b").rows() == [("monday", "sunday")]
+
+
+def test_a_name_outside_the_gazetteer_is_carried_across_scripts_by_its_sounds():
+    names = {"Zelensky", "Ouarzazate"}
+    assert not names & {spelling for entity in gazetteer_entities() for spelling in entity}
+    headlines = pl.DataFrame(
+        {
+            "headline_id": ["fr", "ar", "fr-lowercase"],
+            "language": ["fr", "ar", "fr"],
+            "text": [
+                "Zelensky à Ouarzazate",
+                "زيلينسكي في ورزازات",
+                # The same letters in lowercase words are not names: no evidence.
+                "zelensky à ouarzazate",
+            ],
+        }
+    )
+    pairs = translation_candidates(headlines).select("headline_id_a", "headline_id_b").rows()
+    assert pairs == [("ar", "fr")]

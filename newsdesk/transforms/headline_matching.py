@@ -43,7 +43,7 @@ def matching_key(expr: pl.Expr) -> pl.Expr:
     spaces between words.
     """
     lexicon = _lexicon()
-    with_compound_numbers = _folded_letters(expr).str.replace_many(
+    with_compound_numbers = folded_letters(expr).str.replace_many(
         lexicon.compound_numbers, leftmost=True
     )
     words = (
@@ -60,7 +60,7 @@ def matching_key(expr: pl.Expr) -> pl.Expr:
     return _join_digit_groups(words, separators=" ")
 
 
-def _folded_letters(expr: pl.Expr) -> pl.Expr:
+def folded_letters(expr: pl.Expr) -> pl.Expr:
     """Lowercase, no accents or harakat, the letters and digits of _CHARACTER_FOLDS folded."""
     return (
         expr.str.normalize("NFKC")
@@ -181,6 +181,22 @@ def distinctive_function_words() -> dict[str, list[str]]:
     }
 
 
+def function_words_elsewhere() -> dict[str, list[str]]:
+    """Frequent function words of languages near the editions' ones (Portuguese, Italian,
+    Catalan, German, Dutch) that no edition's list holds, by language."""
+    return {language: words.lower().split() for language, words in _written_lexicon()["function_words_elsewhere"].items()}
+
+
+def transliteration_tables() -> dict[str, dict[str, str]]:
+    """For "latin" and "arabic": letters or letter groups → consonant sound ('' for a vowel),
+    groups of two letters first (headline_lexicon.toml)."""
+    tables = {}
+    for script, written in _written_lexicon()["transliteration"].items():
+        pairs = [entry.split("=") for entry in written.split()]
+        tables[script] = dict(sorted(pairs, key=lambda pair: -len(pair[0])))
+    return tables
+
+
 def _all_words(by_group: dict[str, str]) -> list[str]:
     return [word for spellings in by_group.values() for word in spellings.split()]
 
@@ -190,7 +206,7 @@ def _fold(words: list[str]) -> list[str]:
     return (
         pl.Series(words, dtype=pl.String)
         .to_frame("w")
-        .select(_folded_letters(pl.col("w")))
+        .select(folded_letters(pl.col("w")))
         .to_series()
         .to_list()
     )

