@@ -142,7 +142,6 @@ def _with_script_shares(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
     )
     counted = (scripts["arabic"] & scripts["other_letters"]) | (kind == "headline")
     shares = {"arabic_share": share("Arabic")} | ({"latin_share": share("Latin")} if kind == "headline" else {})
-    one_script = pl.col("sample").str.contains(r"\p{L}")
     return pl.concat(
         [
             frame.filter(counted)
@@ -150,7 +149,7 @@ def _with_script_shares(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
             .with_columns(has_letters=pl.col("letters_only") != "", **shares)
             .drop("letters_only"),
             frame.filter(~counted)
-            .with_columns(arabic=scripts.filter(~counted)["arabic"], has_letters=one_script)
+            .with_columns(arabic=scripts.filter(~counted)["arabic"], has_letters=pl.col("sample").str.contains(r"\p{L}"))
             .with_columns(arabic_share=pl.when(pl.col("arabic") & pl.col("has_letters")).then(1.0).otherwise(0.0))
             .drop("arabic"),
         ],
@@ -278,24 +277,22 @@ def _function_word_counts(texts: pl.Series, words_by_language: pl.DataFrame) -> 
 
 @cache
 def _distinctive_words() -> pl.DataFrame:
-    by_language = distinctive_function_words()
-    return pl.DataFrame(
-        {"word": [word for words in by_language.values() for word in words],
-         "language": [language for language, words in by_language.items() for _ in words]}
-    )
+    return _words_frame(distinctive_function_words())
 
 
 @cache
 def _article_evidence_words() -> pl.DataFrame:
     """The editions' distinctive function words and those of nearby languages."""
-    elsewhere = function_words_elsewhere()
-    return pl.concat([
-        _distinctive_words(),
-        pl.DataFrame(
-            {"word": [word for words in elsewhere.values() for word in words],
-             "language": [language for language, words in elsewhere.items() for _ in words]}
-        ),
-    ])
+    return _words_frame(distinctive_function_words() | function_words_elsewhere())
+
+
+def _words_frame(by_language: dict[str, list[str]]) -> pl.DataFrame:
+    """`word`, `language`, a row per word of each language's list."""
+    return pl.DataFrame(
+        {"word": [word for words in by_language.values() for word in words],
+         "language": [language for language, words in by_language.items() for _ in words]},
+        schema={"word": pl.String, "language": pl.String},
+    )
 
 
 @cache

@@ -329,7 +329,9 @@ def _weighted_evidence(evidence: pl.DataFrame) -> pl.DataFrame:
 def _shared_evidence(evidence: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:
     """Per pair of headlines in different languages sharing some rare evidence: the weight and
     the numbers they share."""
-    rare = evidence.filter(pl.col("headlines").is_between(2, MAX_ANCHOR_HEADLINES)).select(
+    # A skeleton of three or four sounds is shared by unrelated words too: it adds to the evidence
+    # of a pair, and does not propose one.
+    rare = evidence.filter(pl.col("headlines").is_between(2, MAX_ANCHOR_HEADLINES) & (pl.col("kind") != "sound")).select(
         "row", "kind", "anchor"
     )
     languages = frame.select("row", "language")
