@@ -79,8 +79,9 @@ def translation_candidates(headlines: pl.DataFrame) -> pl.DataFrame:
 
     Takes `headline_id`, `text`, `language`; returns `headline_id_a` < `headline_id_b` and a
     `score` in [0, 1], for pairs at or above MIN_TRANSLATION_SCORE. The evidence is offline:
-    shared numbers, shared names (the gazetteer of headline_lexicon.toml) and, between
-    Latin-script languages, cognates. Each piece weighs by its rarity in the input, and the
+    shared numbers, shared names (the gazetteer of headline_lexicon.toml; between Arabic and
+    Latin script also the consonant skeletons of other names) and, between Latin-script
+    languages, cognates. Each piece weighs by its rarity in the input, and the
     score is the weighted Dice overlap of the two headlines' evidence. Headlines whose numbers
     disagree are not paired.
     """
