@@ -19,20 +19,23 @@ def remove_dump_partitions(instance: dg.DagsterInstance, dump_ids: Iterable[str]
     drop_unreadable_evaluations(instance)
 
 
-def drop_unreadable_evaluations(instance: dg.DagsterInstance) -> None:
+def drop_unreadable_evaluations(instance: dg.DagsterInstance, newest: int | None = None) -> None:
     """Dagster stores the dumps of an automation evaluation as ranges of partition keys (first
     to last), and the UI's Automation tab fails (HTTP 500 "Partition range ... is not a valid
     range. Nonexistent partition keys", dagster issue 33910) on a range whose first or last dump
-    is no longer a partition: the evaluations up to the newest such one go, of every asset."""
+    is no longer a partition: the evaluations up to the newest such one go, of every asset.
+    With `newest`, only that many of each asset's latest evaluations are looked at."""
     known = set(instance.get_dynamic_partitions(DUMPS_PARTITIONS))
     storage = instance.schedule_storage
     unreadable = []
     for key in AUTOMATED_ASSETS:
         cursor = None
-        while records := storage.get_auto_materialize_asset_evaluations(key, limit=100, cursor=cursor):
+        while records := storage.get_auto_materialize_asset_evaluations(key, limit=newest or 100, cursor=cursor):
             for record in records:
                 if _names_a_gone_dump(record.get_evaluation_with_run_ids().evaluation, known):
                     unreadable.append(record.timestamp)
+            if newest:
+                break
             cursor = records[-1].evaluation_id
     if unreadable:
         storage.purge_asset_evaluations(before=max(unreadable) + 0.001)

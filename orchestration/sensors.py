@@ -11,11 +11,15 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from assets.keys import DUMPS_PARTITIONS
-from assets.partitions import dumps_partitions, last_parses, remove_dump_partitions
+from assets.partitions import drop_unreadable_evaluations, dumps_partitions, last_parses, remove_dump_partitions
 from assets.resources import DumpsFolder, WarehouseResource
 from newsdesk.parsing import part_file_is_current
 from newsdesk.work import DumpsWork, plan_dumps_work
 from orchestration.jobs import ingest_dump_job, publish_warehouse_job
+
+# Each tick looks at this many of each automated asset's latest evaluations for a dump that has
+# left: one evaluation can be under way when a dump leaves, and it is written after the purge.
+RECENT_EVALUATIONS = 10
 
 
 @dataclass
@@ -106,6 +110,9 @@ def dumps_folder_sensor(
         partition_requests.append(dumps_partitions.build_add_request(new_partitions))
     if work.removed:  # now, not as a request: the automation history that names them goes too
         remove_dump_partitions(context.instance, work.removed)
+    else:
+        # An automation evaluation that was under way when a dump left may still name it.
+        drop_unreadable_evaluations(context.instance, newest=RECENT_EVALUATIONS)
     return dg.SensorResult(
         run_requests=run_requests, dynamic_partitions_requests=partition_requests, cursor=json.dumps(runs.cursor)
     )
