@@ -136,20 +136,26 @@ def _with_script_shares(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
         letters = pl.col("letters_only").str.len_chars()
         return (pl.col("letters_only").str.replace_all(rf"\P{{{script}}}+", "").str.len_chars() / letters).fill_nan(0.0)
 
+    def counted(part: pl.DataFrame) -> pl.DataFrame:
+        shares = {"arabic_share": share("Arabic")} | ({"latin_share": share("Latin")} if kind == "headline" else {})
+        return (
+            part.with_columns(letters_only=pl.col("sample").str.replace_all(r"\P{L}+", ""))
+            .with_columns(has_letters=pl.col("letters_only") != "", **shares)
+            .drop("letters_only")
+        )
+
+    if kind == "headline":  # short texts, and their Latin share is needed too
+        return counted(frame)
     scripts = frame.select(
         arabic=pl.col("sample").str.contains(r"\p{Arabic}"),
         other_letters=pl.col("sample").str.contains(r"[\p{L}--\p{Arabic}]"),
     )
-    counted = (scripts["arabic"] & scripts["other_letters"]) | (kind == "headline")
-    shares = {"arabic_share": share("Arabic")} | ({"latin_share": share("Latin")} if kind == "headline" else {})
+    mixed = scripts["arabic"] & scripts["other_letters"]
     return pl.concat(
         [
-            frame.filter(counted)
-            .with_columns(letters_only=pl.col("sample").str.replace_all(r"\P{L}+", ""))
-            .with_columns(has_letters=pl.col("letters_only") != "", **shares)
-            .drop("letters_only"),
-            frame.filter(~counted)
-            .with_columns(arabic=scripts.filter(~counted)["arabic"], has_letters=pl.col("sample").str.contains(r"\p{L}"))
+            counted(frame.filter(mixed)),
+            frame.filter(~mixed)
+            .with_columns(arabic=scripts.filter(~mixed)["arabic"], has_letters=pl.col("sample").str.contains(r"\p{L}"))
             .with_columns(arabic_share=pl.when(pl.col("arabic") & pl.col("has_letters")).then(1.0).otherwise(0.0))
             .drop("arabic"),
         ],

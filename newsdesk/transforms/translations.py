@@ -149,18 +149,19 @@ def _skeletons(tokens: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:
         pl.col("token").str.contains(r"^\p{Latin}+$")
     )
     arabic = words.filter(pl.col("token").str.contains(r"^\p{Arabic}+$"))
-    arabic_forms = pl.concat(
-        [
-            arabic.select("row", form="token"),
-            arabic.select("row", form=_without_proclitics(pl.col("token")).str.replace(*_ARABIC_ARTICLE)),
-        ]
-    )
+    forms = {
+        "latin": latin.select("row", form="token"),
+        "arabic": pl.concat(
+            [
+                arabic.select("row", form="token"),
+                arabic.select("row", form=_without_proclitics(pl.col("token")).str.replace(*_ARABIC_ARTICLE)),
+            ]
+        ),
+    }
     return (
         pl.concat(
-            [
-                latin.select("row", form="token").with_columns(sounds=pl.col("form").str.replace_many(tables["latin"], leftmost=True)),
-                arabic_forms.with_columns(sounds=pl.col("form").str.replace_many(tables["arabic"], leftmost=True)),
-            ]
+            written.with_columns(sounds=pl.col("form").str.replace_many(tables[script], leftmost=True))
+            for script, written in forms.items()
         )
         .join(known, on="form", how="anti")
         # A final h is the silent ة of Arabic and the h of Latin spellings alike.
