@@ -68,6 +68,23 @@ def test_crlf_bom_extra_blank_lines_and_no_ticker(editions):
     assert page["body"] == "Premier paragraphe.\nSecond paragraphe."
 
 
+def test_no_break_spaces_anywhere_in_the_publication_line(editions):
+    """A run of spaces of the template matches any horizontal whitespace, in its first words too."""
+    text = make_page().replace("Publié dans Le Matin le", "Publié\u00a0dans\u00a0Le Matin\tle")
+    page = parse_one(text, editions)
+    assert (page["status"], page["edition"], page["source"], page["title"]) == ("ok", "fr", "Le Matin", "Un titre")
+
+
+def test_a_ticker_line_that_is_a_publication_line_leaves_no_title(editions):
+    publication = "Publié dans Le Matin le 05 - 03 - 2012"
+    text = make_page(ticker=()).replace("Un titre\n", "").replace(publication, publication + "\u00a0" * 4 + "Titre un")
+    assert parse_one(text, editions)["status"] == "no_publication_line"
+    text = f"{publication}\nUn titre\n" + make_page(ticker=())
+    text = text.replace(publication, publication + "\u00a0" * 4, 1)
+    page = parse_one(text, editions)
+    assert (page["status"], page["ticker"]) == ("no_title", [publication])
+
+
 def test_missing_footer_and_truncated_body(editions):
     page = parse_one(make_page(body=("Un paragraphe coupé au mil",), footer=False), editions)
     assert page["body"] == "Un paragraphe coupé au mil"

@@ -17,7 +17,7 @@ _FIELD_PATTERNS = {
     "{YYYY}": r"(?P<year>\d{4})",
 }
 _DATE_FIELDS = ("{DD}", "{MM}", "{YYYY}")
-_HORIZONTAL_SPACE = r"[^\S\n]"
+HORIZONTAL_SPACE = r"[^\S\n]"
 
 
 @dataclass(frozen=True)
@@ -52,9 +52,9 @@ def _literal(text: str) -> str:
     pattern = []
     for piece in re.split(r"(\s*-\s*|\s+)", text):
         if piece.strip() == "-":
-            pattern.append(f"{_HORIZONTAL_SPACE}*-{_HORIZONTAL_SPACE}*")
+            pattern.append(f"{HORIZONTAL_SPACE}*-{HORIZONTAL_SPACE}*")
         elif piece.isspace():
-            pattern.append(f"{_HORIZONTAL_SPACE}+")
+            pattern.append(f"{HORIZONTAL_SPACE}+")
         elif piece:
             pattern.append(re.escape(piece))
     return "".join(pattern)

@@ -1,5 +1,6 @@
 """Parse decoded pages into article fields and ticker headlines, as polars expressions over a
-frame of pages (one line per row after an explode), never a Python loop per page."""
+frame of pages (one row per page, cut at byte offsets that regexes find), never a Python loop
+per page."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ import re
 import numpy as np
 import polars as pl
 
-from newsdesk.transforms.editions import Edition
+from newsdesk.transforms.editions import HORIZONTAL_SPACE, Edition
 from newsdesk.transforms.text_keys import identity_key
 
 TICKER_SEPARATOR = "\u00a0" * 4
 _KEY_SEPARATOR = "\x1f"
+# Marks the publication line in a page: a page holding a NUL is binary and never parsed.
+_CUT = "\x00"
 _ARABIC_INDIC_DIGITS = [*"٠١٢٣٤٥٦٧٨٩", *"۰۱۲۳۴۵۶۷۸۹"]
 _ASCII_DIGITS = [*"0123456789", *"0123456789"]
 # Control characters other than tab, newline, form feed and carriage return.
@@ -49,9 +52,7 @@ def parse_pages(pages: pl.DataFrame, editions: tuple[Edition, ...]) -> pl.DataFr
     A page that a reader already rejected keeps its status; otherwise status becomes
     'empty', 'binary', 'no_publication_line', 'no_title' or 'ok'.
     """
-    pages = pages.with_row_index("row").with_columns(
-        text=pl.col("text").str.strip_prefix("\ufeff").str.replace_all("\r\n?", "\n")
-    )
+    pages = pages.with_columns(text=_without_bom_and_carriage_returns(pages["text"]))
     pages = pages.with_columns(
         status=pl.when(pl.col("status").is_not_null())
         .then(pl.col("status"))
@@ -60,18 +61,15 @@ def parse_pages(pages: pl.DataFrame, editions: tuple[Edition, ...]) -> pl.DataFr
         .when(_has_control_chars(pages["text"]))
         .then(pl.lit("binary")),
     )
-    lines, ticker_lines = _lines(pages.filter(pl.col("status").is_null()), editions)
-    publication = _publication_lines(lines, editions)
-    ticker = _tickers(ticker_lines)
-    title = _titles(lines, publication, editions)
-    body = _bodies(lines, publication, editions)
-
+    parts = _page_parts(pages.select(pl.when(pl.col("status").is_null()).then("text")).to_series(), editions)
     parsed = (
-        pages.drop("text")
-        .join(publication, on="row", how="left")
-        .join(title, on="row", how="left")
-        .join(body, on="row", how="left")
-        .join(ticker, on="row", how="left")
+        pl.concat([pages.drop("text"), _publication_fields(parts["publication_line"], editions)], how="horizontal")
+        .with_columns(
+            title=_title(parts["above_publication"], editions),
+            body=_body(parts["below_publication"], editions),
+            ticker_line=parts["ticker_line"],
+        )
+        .join(_tickers(parts["ticker_line"]), on="ticker_line", how="left", maintain_order="left")
         .with_columns(
             status=pl.when(pl.col("status").is_not_null())
             .then(pl.col("status"))
@@ -102,8 +100,18 @@ def parse_pages(pages: pl.DataFrame, editions: tuple[Edition, ...]) -> pl.DataFr
         article_key=pl.when(pl.col("status") == "ok").then(
             pl.concat_str(["source_key", "title_key", "date_key"], separator=_KEY_SEPARATOR)
         ),
-    ).sort("row")
+    )
     return parsed.select([pl.col(name).cast(dtype) for name, dtype in PARSED_SCHEMA.items()])
+
+
+def _without_bom_and_carriage_returns(text: pl.Series) -> pl.Series:
+    """text without a leading byte order mark and with CR LF and a lone CR as LF. Only the pages
+    holding either are rewritten: most hold neither, and a rewrite copies the page."""
+    holding = (text.str.contains("\r", literal=True) | text.str.starts_with("\ufeff")).arg_true()
+    if not len(holding):
+        return text
+    rewritten = text.gather(holding).str.strip_prefix("\ufeff").str.replace_all("\r\n?", "\n")
+    return text.clone().scatter(holding, rewritten)
 
 
 def _has_control_chars(text: pl.Series) -> pl.Series:
@@ -120,14 +128,23 @@ def _has_control_chars(text: pl.Series) -> pl.Series:
     lengths, buffer_index, offsets = views[:, 0], views[:, 2], views[:, 3]
     inline = lengths <= _INLINE_VIEW_BYTES
     suspect = inline & (lengths > 0)
-    for number, buffer in enumerate(array.buffers()[2:]):
+    # The long strings grouped by the buffer they point into: a frame may hold hundreds of buffers.
+    long = np.flatnonzero(~inline)
+    long = long[np.argsort(buffer_index[long], kind="stable")]
+    data_buffers = array.buffers()[2:]
+    bounds = np.searchsorted(buffer_index[long], np.arange(len(data_buffers) + 1))
+    for number, buffer in enumerate(data_buffers):
+        rows = long[bounds[number] : bounds[number + 1]]
+        if not len(rows):
+            continue
         data = np.frombuffer(buffer, dtype=np.uint8)
         low = np.flatnonzero(data < 0x20)
         control = low[~np.isin(data[low], _ALLOWED_CONTROL_BYTES)]
         positions = np.sort(np.concatenate([control, np.flatnonzero(data == 0x7F)]))
         # Views may overlap: a string holds a position when one lies in [offset, offset + length).
-        holds = np.searchsorted(positions, offsets + lengths.astype(np.int64)) > np.searchsorted(positions, offsets)
-        suspect |= ~inline & (buffer_index == number) & holds
+        starts = offsets[rows].astype(np.int64)
+        holds = np.searchsorted(positions, starts + lengths[rows]) > np.searchsorted(positions, starts)
+        suspect[rows[holds]] = True
     found = np.zeros(len(text), dtype=bool)
     suspects = np.flatnonzero(suspect)
     if len(suspects):
@@ -147,124 +164,143 @@ def _with_keys(frame: pl.DataFrame, columns: dict[str, str]) -> pl.DataFrame:
     return frame
 
 
-def _lines(pages: pl.DataFrame, editions: tuple[Edition, ...]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(lines, ticker lines). Lines: one row per line of every page: row, line_no (0-based),
-    line (raw), stripped. Ticker lines: row and line of the pages whose first line is a ticker.
+def _page_parts(texts: pl.Series, editions: tuple[Edition, ...]) -> pl.DataFrame:
+    """Each text cut around its publication line (the first line that matches an edition's
+    template): ticker_line, above_publication (the lines between the ticker line and the
+    publication line, NULL without a publication line), publication_line and
+    below_publication (from the end of the publication line).
 
-    A ticker line is left out of the lines unless it starts like a publication line, the only
-    part a ticker line could play: most of a page's bytes are its ticker, and stripping it costs.
+    The text is cut at byte offsets, not split into lines: a page's bytes are mostly its
+    ticker and body, and only the regexes that find the publication line and the footer read
+    them, each starting with a literal the engine finds with a vectorised search.
     """
-    markers = "|".join(re.escape(edition.marker) for edition in editions)
-    lines = (
-        pages.select("row", line=pl.col("text").str.split("\n"))
-        .explode("line")
-        .with_columns(line_no=pl.col("row").cum_count().over("row").cast(pl.UInt32) - 1)
-        .with_columns(is_ticker=_is_ticker())
+    first_line, other_lines = _publication_line_regexes(editions)
+    text = pl.col("text")
+    # Byte offsets, signed: the lines between the ticker and the publication line are a difference.
+    first_break = text.str.find("\n", literal=True).cast(pl.Int64)
+    separator = text.str.find(TICKER_SEPARATOR, literal=True)
+    publication_line = pl.coalesce(text.str.extract(first_line, 1), text.str.extract(other_lines, 1))
+    publication_start = (
+        pl.when(text.str.contains(first_line)).then(0).otherwise(text.str.find(other_lines).cast(pl.Int64) + 1)
     )
-    tickers = lines.filter("is_ticker")
-    lines = pl.concat(
-        [lines.filter(~pl.col("is_ticker")), tickers.filter(pl.col("line").str.contains(rf"^\s*(?:{markers})"))]
+    below_ticker = pl.when(pl.col("ticker_line").is_not_null()).then(first_break + 1).otherwise(0)
+    return (
+        texts.to_frame("text")
+        .with_columns(
+            ticker_line=pl.when(separator < first_break.fill_null(pl.col("text").str.len_bytes())).then(
+                _byte_slice(text, 0, first_break)
+            ),
+            publication_line=publication_line,
+            publication_start=publication_start,
+        )
+        .select(
+            "ticker_line",
+            "publication_line",
+            above_publication=pl.when(pl.col("publication_line").is_not_null()).then(
+                _byte_slice(text, below_ticker, (pl.col("publication_start") - below_ticker).clip(0))
+            ),
+            below_publication=_byte_slice(text, pl.col("publication_start") + pl.col("publication_line").str.len_bytes()),
+        )
     )
-    lines = lines.drop("is_ticker").with_columns(stripped=pl.col("line").str.strip_chars())
-    return lines, tickers.select("row", "line")
 
 
-def _is_ticker() -> pl.Expr:
-    return (pl.col("line_no") == 0) & pl.col("line").str.contains(TICKER_SEPARATOR, literal=True)
+def _byte_slice(text: pl.Expr, offset: pl.Expr | int, length: pl.Expr | None = None) -> pl.Expr:
+    """The bytes of text from offset, on character boundaries, as text."""
+    return text.cast(pl.Binary).bin.slice(offset, length).cast(pl.String)
 
 
-def _tickers(ticker_lines: pl.DataFrame) -> pl.DataFrame:
-    """The ticker of each page that has one: its headlines in order, stripped, non-empty, and
-    their identity keys.
-
-    Every page crawled at the same time shows the same ticker, so each distinct ticker line is
-    split and keyed once, and each distinct headline is keyed once.
-    """
-    distinct = ticker_lines.select(pl.col("line").unique()).with_columns(
-        ticker=pl.col("line")
-        .str.split(TICKER_SEPARATOR)
-        .list.eval(pl.element().str.strip_chars().filter(pl.element().str.strip_chars() != "")),
-    )
-    headlines = distinct["ticker"].explode().drop_nulls().unique()
-    keys = headlines.to_frame("text").select(identity_key(pl.col("text")))["text"]
-    distinct = distinct.with_columns(
-        ticker_keys=pl.col("ticker").list.eval(pl.element().replace_strict(headlines, keys, return_dtype=pl.String))
-    )
-    return ticker_lines.join(distinct, on="line").select("row", "ticker", "ticker_keys")
+def _publication_line_regexes(editions: tuple[Edition, ...]) -> tuple[str, str]:
+    """Regexes whose group 1 is the first line of a text that matches an edition's publication
+    template: (the text's first line, a later line). Fields are not captured here."""
+    templates = "|".join(re.sub(r"\(\?P<\w+>", "(?:", edition.publication_regex[1:-1]) for edition in editions)
+    line = rf"({HORIZONTAL_SPACE}*(?:{templates}){HORIZONTAL_SPACE}*)(?:\n|$)"
+    return "^" + line, "\n" + line
 
 
-def _publication_lines(lines: pl.DataFrame, editions: tuple[Edition, ...]) -> pl.DataFrame:
-    """The first line of each page that matches an edition's publication template."""
-    starts_like_publication = pl.any_horizontal(
-        [pl.col("stripped").str.starts_with(edition.marker) for edition in editions]
-    )
-    candidates = lines.filter(starts_like_publication)
+def _publication_fields(publication_line: pl.Series, editions: tuple[Edition, ...]) -> pl.DataFrame:
+    """The edition (the first whose template the stripped line matches), source,
+    published_raw and published_date of each publication line."""
+    stripped = pl.col("line").str.strip_chars()
     fields = pl.coalesce(
         [
-            pl.when(pl.col("stripped").str.contains(edition.publication_regex)).then(
-                pl.col("stripped").str.extract_groups(edition.publication_regex)
+            pl.when(stripped.str.contains(edition.publication_regex)).then(
+                stripped.str.extract_groups(edition.publication_regex)
             )
             for edition in editions
         ]
     )
     edition_code = pl.coalesce(
-        [
-            pl.when(pl.col("stripped").str.contains(edition.publication_regex)).then(pl.lit(edition.code))
-            for edition in editions
-        ]
-    )
-    matched = (
-        candidates.with_columns(fields=fields, edition=edition_code)
-        .filter(pl.col("edition").is_not_null())
-        .sort("row", "line_no")
-        .unique("row", keep="first", maintain_order=True)
-        .unnest("fields")
+        [pl.when(stripped.str.contains(edition.publication_regex)).then(pl.lit(edition.code)) for edition in editions]
     )
     ascii_digits = {
         part: pl.col(part).str.replace_many(_ARABIC_INDIC_DIGITS, _ASCII_DIGITS) for part in ("day", "month", "year")
     }
-    return matched.select(
-        "row",
-        publication_line_no="line_no",
-        edition="edition",
-        source=pl.col("source").str.strip_chars(),
-        published_raw="published_raw",
-        published_date=pl.concat_str(
-            [ascii_digits["year"], ascii_digits["month"], ascii_digits["day"]], separator="-"
-        ).str.to_date("%Y-%m-%d", strict=False),
+    return (
+        publication_line.to_frame("line")
+        .select(fields=fields, edition=edition_code)
+        .unnest("fields")
+        .select(
+            "edition",
+            source=pl.col("source").str.strip_chars(),
+            published_raw="published_raw",
+            published_date=pl.concat_str(
+                [ascii_digits["year"], ascii_digits["month"], ascii_digits["day"]], separator="-"
+            ).str.to_date("%Y-%m-%d", strict=False),
+        )
     )
 
 
-def _titles(lines: pl.DataFrame, publication: pl.DataFrame, editions: tuple[Edition, ...]) -> pl.DataFrame:
-    """The last content line before the publication line: not blank, not boilerplate, not the ticker."""
+def _tickers(ticker_lines: pl.Series) -> pl.DataFrame:
+    """The ticker of each distinct ticker line: its headlines in order, stripped, non-empty,
+    and their identity keys.
+
+    Every page crawled at the same time shows the same ticker, so each distinct ticker line is
+    split and keyed once, and each distinct headline is keyed once.
+    """
+    distinct = (
+        ticker_lines.drop_nulls()
+        .unique()
+        .to_frame("ticker_line")
+        .with_columns(
+            ticker=pl.col("ticker_line")
+            .str.split(TICKER_SEPARATOR)
+            .list.eval(pl.element().str.strip_chars().filter(pl.element().str.strip_chars() != "")),
+        )
+    )
+    headlines = distinct["ticker"].explode().drop_nulls().unique()
+    keys = headlines.to_frame("text").select(identity_key(pl.col("text")))["text"]
+    return distinct.with_columns(
+        ticker_keys=pl.col("ticker").list.eval(pl.element().replace_strict(headlines, keys, return_dtype=pl.String))
+    )
+
+
+def _title(above_publication: pl.Series, editions: tuple[Edition, ...]) -> pl.Series:
+    """The last line above the publication line that is neither blank nor boilerplate, stripped."""
     boilerplate = sorted({line for edition in editions for line in edition.boilerplate})
-    return (
-        lines.join(publication.select("row", "publication_line_no"), on="row")
-        .filter(
-            (pl.col("line_no") < pl.col("publication_line_no"))
-            & (pl.col("stripped") != "")
-            & ~pl.col("stripped").is_in(boilerplate)
-            & ~_is_ticker()
-        )
-        .group_by("row")
-        .agg(title=pl.col("stripped").sort_by("line_no").last())
-    )
+    last_line = r"(\S[^\n]*?)\s*$"
+    title = above_publication.str.extract(last_line, 1)
+    # The boilerplate comes before the title: only where the last line is boilerplate are the
+    # boilerplate lines taken out and the last line looked for again.
+    behind = title.is_in(boilerplate).arg_true()
+    if len(behind):
+        pattern = "|".join(re.escape(line) for line in boilerplate)
+        lines = rf"(?m)^{HORIZONTAL_SPACE}*(?:{pattern}){HORIZONTAL_SPACE}*$"
+        title = title.scatter(behind, above_publication.gather(behind).str.replace_all(lines, "").str.extract(last_line, 1))
+    return title
 
 
-def _bodies(lines: pl.DataFrame, publication: pl.DataFrame, editions: tuple[Edition, ...]) -> pl.DataFrame:
-    """Non-blank lines after the publication line, up to the last footer line, joined with
-    newlines: a footer-like line inside the article (quoted, or pasted twice) is body text."""
-    footers = sorted({edition.footer for edition in editions})
-    after_publication = lines.join(publication.select("row", "publication_line_no"), on="row").filter(
-        pl.col("line_no") > pl.col("publication_line_no")
-    )
-    is_footer = pl.any_horizontal([pl.col("stripped").str.starts_with(footer) for footer in footers])
-    footer_line_no = pl.when(is_footer).then(pl.col("line_no")).max().over("row")
-    return (
-        after_publication.filter(
-            (pl.col("stripped") != "") & (footer_line_no.is_null() | (pl.col("line_no") < footer_line_no))
-        )
-        .sort("row", "line_no")
-        .group_by("row", maintain_order=True)
-        .agg(body=pl.col("stripped").str.join("\n"))
-    )
+def _body(below_publication: pl.Series, editions: tuple[Edition, ...]) -> pl.Series:
+    """The non-blank lines below the publication line up to the last footer line, stripped and
+    joined with newlines: a footer-like line inside the article (quoted, or pasted twice) is
+    body text. NULL when there are none."""
+    footers = "|".join(re.escape(footer) for footer in sorted({edition.footer for edition in editions}))
+    footer_line = rf"\n{HORIZONTAL_SPACE}*(?:{footers})"
+    frame = below_publication.to_frame("below")
+    # Most pages have at most one footer line: their body ends at the first.
+    body = frame.select(_byte_slice(pl.col("below"), 0, pl.col("below").str.find(footer_line))).to_series()
+    several = frame.select(pl.col("below").str.count_matches(footer_line) > 1).to_series().arg_true()
+    if len(several):
+        body = body.scatter(several, below_publication.gather(several).str.extract(rf"(?s)^(.*){footer_line}", 1))
+    # A run of whitespace holding a line break is the end of one non-blank line and the start of the next.
+    body = body.str.replace_all(rf"{HORIZONTAL_SPACE}*\n\s*", "\n").str.strip_chars()
+    return body.to_frame().select(pl.when(pl.first() != "").then(pl.first())).to_series()
