@@ -69,6 +69,26 @@ def test_jsonl_ids_line_numbers_dates_and_bad_records(tmp_path, editions):
     assert frame["url"][0] == "http://a"
 
 
+def test_jsonl_lines_that_only_python_json_reads_keep_their_values(tmp_path, editions):
+    """A lone surrogate, an integer past 64 bits, NaN: the fast JSON reader refuses these or reads
+    them otherwise, and the line is read as Python's json reads it."""
+    lines = [
+        '{"id": "a\\udc80", "text": "Une page"}',
+        '{"id": 123456789012345678901234567890, "text": "Une page"}',
+        '{"id": "nan", "text": NaN}',
+        '{"id": "emoji", "text": "Un \\ud83d\\ude00"}',
+    ]
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "odd.jsonl").write_text("\n".join(lines) + "\n")
+    frame = read_all(only_dump(tmp_path / "d"), editions)
+    assert frame.select("page_id", "text", "status", "detail").rows() == [
+        ("a\\x80", "Une page", None, None),
+        ("123456789012345678901234567890", "Une page", None, None),
+        ("nan", None, "bad_record", "text is a float"),
+        ("emoji", "Un \U0001f600", None, None),
+    ]
+
+
 def test_zstd_jsonl(tmp_path, editions):
     import zstandard
 
