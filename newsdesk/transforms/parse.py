@@ -14,8 +14,6 @@ from newsdesk.transforms.text_keys import identity_key
 
 TICKER_SEPARATOR = "\u00a0" * 4
 _KEY_SEPARATOR = "\x1f"
-# Marks the publication line in a page: a page holding a NUL is binary and never parsed.
-_CUT = "\x00"
 _ARABIC_INDIC_DIGITS = [*"٠١٢٣٤٥٦٧٨٩", *"۰۱۲۳۴۵۶۷۸۹"]
 _ASCII_DIGITS = [*"0123456789", *"0123456789"]
 # Control characters other than tab, newline, form feed and carriage return.
@@ -179,19 +177,19 @@ def _page_parts(texts: pl.Series, editions: tuple[Edition, ...]) -> pl.DataFrame
     # Byte offsets, signed: the lines between the ticker and the publication line are a difference.
     first_break = text.str.find("\n", literal=True).cast(pl.Int64)
     separator = text.str.find(TICKER_SEPARATOR, literal=True)
-    publication_line = pl.coalesce(text.str.extract(first_line, 1), text.str.extract(other_lines, 1))
-    publication_start = (
-        pl.when(text.str.contains(first_line)).then(0).otherwise(text.str.find(other_lines).cast(pl.Int64) + 1)
-    )
+    on_first_line = pl.col("on_first_line")
     below_ticker = pl.when(pl.col("ticker_line").is_not_null()).then(first_break + 1).otherwise(0)
     return (
         texts.to_frame("text")
+        .with_columns(on_first_line=text.str.extract(first_line, 1))
         .with_columns(
             ticker_line=pl.when(separator < first_break.fill_null(pl.col("text").str.len_bytes())).then(
                 _byte_slice(text, 0, first_break)
             ),
-            publication_line=publication_line,
-            publication_start=publication_start,
+            publication_line=pl.coalesce(on_first_line, text.str.extract(other_lines, 1)),
+            publication_start=pl.when(on_first_line.is_not_null())
+            .then(0)
+            .otherwise(text.str.find(other_lines).cast(pl.Int64) + 1),
         )
         .select(
             "ticker_line",
