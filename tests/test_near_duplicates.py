@@ -1,3 +1,5 @@
+from datetime import date, timedelta
+
 import polars as pl
 import pytest
 from hypothesis import given, settings
@@ -132,26 +134,25 @@ def test_translations_are_found_across_languages_only():
     assert pairs["score"].is_between(0.0, 1.0).all()
 
 
-def test_translations_are_paired_across_the_edge_of_a_week_not_months_apart():
-    from datetime import date
+def test_translations_are_paired_across_the_edge_of_a_window_not_months_apart():
+    from newsdesk.transforms.translations import TRANSLATION_WINDOW, windowed_translation_candidates
 
-    from newsdesk.transforms.translations import windowed_translation_candidates
-
+    # The Spanish headline came a day after the French one, on the first day of the next span.
+    edge = pl.Series([date(2026, 2, 1)]).dt.truncate(TRANSLATION_WINDOW).item() + TRANSLATION_WINDOW
     headlines = pl.DataFrame(
         {
-            "headline_id": ["sunday", "monday", "later"],
+            "headline_id": ["day before", "edge", "months later"],
             "text": [
                 "Cinq jeunes marocains périssent dans un incendie en Catalogne",
                 "Cinco jóvenes marroquíes mueren en un incendio en Cataluña",
                 "Five young Moroccans die in a fire in Catalonia",
             ],
             "language": ["fr", "es", "en"],
-            # 2026-01-04 is a Sunday: the Spanish headline came the next day, in the next week.
-            "first_seen": [date(2026, 1, 4), date(2026, 1, 5), date(2026, 1, 30)],
+            "first_seen": [edge - timedelta(days=1), edge, edge + 4 * TRANSLATION_WINDOW],
         }
     )
     pairs = windowed_translation_candidates(headlines)
-    assert pairs.select("headline_id_a", "headline_id_b").rows() == [("monday", "sunday")]
+    assert pairs.select("headline_id_a", "headline_id_b").rows() == [("day before", "edge")]
 
 
 def test_a_name_outside_the_gazetteer_is_carried_across_scripts_by_its_sounds():
