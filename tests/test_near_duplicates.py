@@ -177,3 +177,19 @@ def test_a_name_outside_the_gazetteer_is_carried_across_scripts_by_its_sounds():
     pairs = dict(zip(found["headline_id_b"], found["score"]))
     assert set(pairs) == {"fr", "fr-lowercase"}
     assert pairs["fr"] > pairs["fr-lowercase"]
+
+
+def test_opposite_news_about_the_same_names_is_not_a_translation():
+    headlines = pl.DataFrame(
+        {
+            "headline_id": ["launch", "suspend", "launch-es"],
+            "language": ["fr", "es", "es"],
+            "text": [
+                "Royal Air Maroc lance une ligne Casablanca-Séville",
+                "Royal Air Maroc suspende su ruta Casablanca-Sevilla",
+                "Royal Air Maroc lanza una ruta Casablanca-Sevilla",
+            ],
+        }
+    )
+    pairs = translation_candidates(headlines)
+    assert pairs.select("headline_id_a", "headline_id_b").rows() == [("launch", "launch-es")]
