@@ -298,8 +298,8 @@ def _word_frequency_shortfalls(short_texts: pl.DataFrame) -> tuple[pl.DataFrame,
     (centibels summed over its words, <= 0) the language's word frequencies fall short of the
     best-fitting language's, and how many of its words the language's list holds: `row`,
     `language`, `shortfall`, `listed_words`; and `row`, `unlisted_shortfall`, that of a language
-    without a list, whose every word counts as unknown. Acronyms ("UN", "CAN") are not words of
-    any language."""
+    without a list, whose every word counts as unknown. NOT_WORDS ("UN", "CAN", the "Al" of
+    "Al Hilal") are no language's words."""
     if short_texts.is_empty():  # articles, and batches without a short headline: no lists loaded
         return (
             pl.DataFrame(schema={"row": pl.UInt32, "language": pl.String, "listed_words": pl.UInt32, "shortfall": pl.Int32}),
