@@ -63,11 +63,11 @@ def write_parsed_dump(
     editions = load_editions()
     report = ParseReport()
     started = time.monotonic()
-    schema = pl.DataFrame(schema=PART_SCHEMA).to_arrow().schema
+    schema = _as_arrow(pl.DataFrame(schema=PART_SCHEMA)).schema
     with durable_write(target) as temporary:
         with pq.ParquetWriter(temporary, schema, compression="zstd", compression_level=1) as writer:
             for parsed in _parsed_batches(dump, editions, limits, threads):
-                writer.write_table(parsed.to_arrow().cast(schema))
+                writer.write_table(_as_arrow(parsed).cast(schema))
                 report.pages += parsed.height
                 report.bytes += int(parsed["size_bytes"].sum() or 0)
                 report.headline_sightings += int(parsed["ticker"].list.len().sum() or 0)
@@ -79,6 +79,12 @@ def write_parsed_dump(
                     log(f"{dump.dump_id}: {report.pages}{_PAGES_READ} {report.pages / elapsed:,.0f} pages/s")
         _reject_repeated_ids(temporary, schema, report)
     return report
+
+
+def _as_arrow(frame: pl.DataFrame):
+    """The frame as Arrow without copying its text: polars' own string views, which the Parquet
+    writer takes as they are (Arrow's older large strings would copy every page's text first)."""
+    return frame.to_arrow(compat_level=pl.CompatLevel.newest())
 
 
 _PAGES_READ = " pages read,"  # the log line after each batch: "<dump_id>: 5000 pages read, 9,100 pages/s"
@@ -130,7 +136,7 @@ def _reject_repeated_ids(path: Path, schema, report: ParseReport) -> None:
                 .then(pl.lit("an earlier page of the dump has this page_id: the first one is kept"))
                 .otherwise("detail"),
             )
-            writer.write_table(rows.select(list(PART_SCHEMA)).to_arrow().cast(schema))
+            writer.write_table(_as_arrow(rows.select(list(PART_SCHEMA))).cast(schema))
     report.by_status = +report.by_status  # drops the statuses no page has any more
     report.preview = None if report.preview is None else report.preview.unique("page_id", keep="first")
 
@@ -208,14 +214,13 @@ def with_body_languages(parsed: pl.DataFrame, *, by_function_words: bool = True)
     ]
     schema = {"edition": pl.String, "opening": pl.String, "body_language": pl.String, "body_language_score": pl.Float64}
     languages = pl.concat(found) if found else pl.DataFrame(schema=schema)
-    return (
-        parsed.with_columns(opening)
-        .join(languages, on=["edition", "opening"], how="left", maintain_order="left")
-        .drop("opening")
-        .with_columns(
-            body_language=pl.when(kept).then("body_language"),
-            body_language_score=pl.when(kept).then("body_language_score"),
-        )
+    # Joined on the keys alone: a join of the whole frame would copy every page's ticker and body.
+    page_languages = parsed.select("edition", opening).join(
+        languages, on=["edition", "opening"], how="left", maintain_order="left"
+    )
+    return parsed.with_columns(
+        body_language=pl.when(kept).then(page_languages["body_language"]),
+        body_language_score=pl.when(kept).then(page_languages["body_language_score"]),
     )
 
 
