@@ -70,7 +70,7 @@ class ReadLimits:
     max_page_bytes: int = DEFAULT_MAX_PAGE_BYTES
     batch_pages: int = 5000
     # Parsing holds many times a batch's text at its peak: 12 MiB keeps a worker that parses two
-    # batches at once near 600 MB on pages at the page limit (benchmarks/bench_bombs.py).
+    # batches at once near 500 MB on pages at the page limit (benchmarks/bench_bombs.py).
     batch_bytes: int = 12 * 1024 * 1024
     max_dump_records: int = DEFAULT_MAX_DUMP_RECORDS
     max_dump_bytes: int = DEFAULT_MAX_DUMP_BYTES
