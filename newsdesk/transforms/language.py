@@ -208,16 +208,17 @@ def _model_languages(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
 
 
 def _model_languages_of_batch(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
+    frame = frame.with_row_index("row")  # the row numbers _top_languages gives its answers
     candidates = _top_languages(_model_input(frame["sample"]), _TOP_LANGUAGES[kind])
     rows = frame.select(
-        pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"),
+        "row",
         "editions",
         short=pl.col("sample").str.count_matches(r"\S*[\p{L}\p{N}]\S*") <= SHORT_TEXT_WORDS,
         names_only=~pl.col("sample").str.contains(_LOWERCASE_WORD),
     )
     # The model is sure of a long headline; the words' frequencies settle a short one.
     shortfalls, unlisted_shortfalls = _word_frequency_shortfalls(
-        frame.select("sample", pl.int_range(pl.len(), dtype=pl.UInt32).alias("row")).filter(rows["short"] & (kind == "headline"))
+        frame.select("sample", "row").filter(rows["short"] & (kind == "headline"))
     )
     with_prior = (
         candidates.join(rows, on="row")
@@ -263,7 +264,7 @@ def _model_languages_of_batch(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
     accepted = with_prior.filter(pl.col("posterior") >= pl.col("threshold")).group_by("row", maintain_order=True).first()
     best = with_prior.group_by("row", maintain_order=True).first()
     return (
-        frame.select("text", pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"))
+        frame.select("text", "row")
         .join(accepted.select("row", "language", "posterior"), on="row", how="left")
         .join(best.select("row", best_posterior="posterior"), on="row", how="left")
         .select(
