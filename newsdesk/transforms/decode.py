@@ -89,7 +89,7 @@ def decode_pages(raw: list[bytes], editions: tuple[Edition, ...]) -> pl.DataFram
     try:  # the common case: every page without a mark is plain UTF-8, validated all at once
         text = pages.filter(pl.Series(unmarked)).cast(pl.String)
         plain = unmarked
-    except pl.exceptions.PolarsError:
+    except pl.exceptions.ComputeError:  # a page that is not UTF-8: find which, 64 at a time
         plain = unmarked & _valid_utf8(pages, raw)
         text = pages.filter(pl.Series(plain)).cast(pl.String)
     decoded = pl.DataFrame({"text": text}).with_columns(
@@ -119,7 +119,7 @@ def _valid_utf8(pages: pl.Series, raw: list[bytes]) -> np.ndarray:
     for start in range(0, len(raw), _UTF8_CHECK_GROUP):
         try:
             pages.slice(start, _UTF8_CHECK_GROUP).cast(pl.String)
-        except pl.exceptions.PolarsError:
+        except pl.exceptions.ComputeError:  # a page that is not UTF-8: find which, 64 at a time
             for row in range(start, min(start + _UTF8_CHECK_GROUP, len(raw))):
                 try:
                     raw[row].decode("utf-8")
