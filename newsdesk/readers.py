@@ -800,10 +800,11 @@ _PARQUET_FIELDS = ("id", "url", "crawl_date", "date")
 
 
 def _parquet_batches(path: Path, editions, limits: ReadLimits, budget: _DumpBudget) -> Iterator[pl.DataFrame]:
-    """A Parquet dump's rows as record frames. A row group is read in slices sized from the
-    text bytes its footer declares, with the text as a dictionary (a value repeated on many rows
-    is held once), and each slice is cut by the bytes of text it holds before any text is
-    decoded: memory follows the limits, not how well the file compresses."""
+    """A Parquet dump's rows as record frames. A row group is read once the text bytes its
+    footer declares fit the dump's limits, its text as views (polars) or as a dictionary
+    (pyarrow, when polars cannot read it), so that a value repeated on many rows is held once;
+    it is cut into pieces by the bytes of text they hold before any text is copied out: memory
+    follows the limits, not how well the file compresses."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -827,22 +828,47 @@ def _parquet_batches(path: Path, editions, limits: ReadLimits, budget: _DumpBudg
                 for index in range(declared.num_columns)
                 if declared.column(index).path_in_schema == "text"
             )
-            budget.look_ahead(text_bytes)  # a dictionary of distinct pages is decoded whole
+            budget.look_ahead(text_bytes)  # a row group's text is decompressed whole
             slice_rows = max(1, min(limits.batch_pages, declared.num_rows * limits.batch_bytes // max(text_bytes, 1)))
             if columns:
-                slices = parquet.iter_batches(batch_size=slice_rows, row_groups=[group], columns=columns)
+                slices = (readable_text and _row_group_with_text_views(path, parquet, group, first_row - 1, fields)) or (
+                    parquet.iter_batches(batch_size=slice_rows, row_groups=[group], columns=columns)
+                )
             else:  # nothing to read but the number of rows, each of which gets its row
                 slices = (
                     pa.record_batch({"row": pa.nulls(min(slice_rows, declared.num_rows - start))})
                     for start in range(0, declared.num_rows, slice_rows)
                 )
             for rows in slices:
-                for piece, read_bytes in _pieces_by_text_bytes(rows, limits) if readable_text else [(rows, 0)]:
+                for piece, sizes, read_bytes in _pieces_by_text_bytes(rows, limits) if readable_text else [(rows, None, 0)]:
                     budget.spend(read_bytes, records=piece.num_rows)
-                    yield _parquet_frame(piece, first_row, fields, text_type, limits.max_page_bytes, editions)
+                    yield _parquet_frame(piece, sizes, first_row, fields, text_type, limits.max_page_bytes, editions)
                     first_row += piece.num_rows
     except DumpStopped as stop:
         yield _frame([_stopped(path, stop)], editions)
+
+
+def _row_group_with_text_views(path: Path, parquet, group: int, offset: int, fields: list[str]) -> list | None:
+    """A row group's rows as one record batch, its text read by polars, whose strings are views
+    into the decompressed pages and into the dictionary page: a value repeated on many rows is
+    held once, and nothing is hashed (pyarrow's dictionary read hashes every page into a
+    dictionary of distinct values, four times the row group's text in memory). None when polars
+    does not read the text as strings or bytes (a categorical; a string column holding bytes
+    that are not UTF-8): pyarrow reads that row group as a dictionary."""
+    import polars.exceptions
+    import pyarrow as pa
+
+    rows = parquet.metadata.row_group(group).num_rows
+    try:
+        text = pl.scan_parquet(path, glob=False).select("text").slice(offset, rows).collect().to_series()
+    except (polars.exceptions.PolarsError, polars.exceptions.PanicException):  # pyarrow may still read it
+        return None
+    if text.dtype not in (pl.String, pl.Binary) or text.len() != rows:
+        return None
+    others = parquet.read_row_group(group, columns=fields)
+    columns = [others.column(name).combine_chunks() for name in fields]
+    views = text.rechunk().to_arrow(compat_level=pl.CompatLevel.newest())
+    return [pa.RecordBatch.from_arrays([*columns, views], names=[*fields, "text"])]
 
 
 def _is_scalar(data_type) -> bool:
@@ -859,14 +885,17 @@ def _text_sizes(text) -> np.ndarray:
 
     if pa.types.is_dictionary(text.type):
         sizes = pc.take(pc.binary_length(text.dictionary), text.indices)
+    elif _is_view(text.type):  # Arrow's compute functions have no kernels for views yet
+        return np.where(_valid(text), _view_lengths(text), 0).astype(np.int64)
     else:
         sizes = pc.binary_length(text)
     return sizes.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
-def _pieces_by_text_bytes(rows, limits: ReadLimits) -> Iterator[tuple[object, int]]:
-    """(piece, bytes of text it will decode) for consecutive pieces of the rows, each holding at
-    most limits.batch_bytes of text within the page limit, or one page larger than that."""
+def _pieces_by_text_bytes(rows, limits: ReadLimits) -> Iterator[tuple[object, np.ndarray, int]]:
+    """(piece, bytes of each of its texts, bytes of text it will decode) for consecutive pieces
+    of the rows, each holding at most limits.batch_bytes of text within the page limit, or one
+    page larger than that."""
     sizes = _text_sizes(rows.column("text"))
     kept = np.where(sizes > limits.max_page_bytes, 0, sizes)
     start, held = 0, 0
@@ -876,18 +905,54 @@ def _pieces_by_text_bytes(rows, limits: ReadLimits) -> Iterator[tuple[object, in
     while start < rows.num_rows:
         end = int(np.searchsorted(cumulative, held + limits.batch_bytes, side="right"))
         end = max(end, start + 1)  # a page larger than batch_bytes is a piece of its own
-        yield rows.slice(start, end - start), int(cumulative[end - 1] - held)
+        piece_sizes = sizes[start:end]
+        piece = _with_flat_text(rows.slice(start, end - start), piece_sizes > limits.max_page_bytes)
+        yield piece, piece_sizes, int(cumulative[end - 1] - held)
         start, held = end, int(cumulative[end - 1])
 
 
-def _parquet_frame(rows, first_row: int, fields: list[str], text_type, limit: int, editions) -> pl.DataFrame:
+def _is_view(data_type) -> bool:
+    import pyarrow as pa
+
+    return pa.types.is_string_view(data_type) or pa.types.is_binary_view(data_type)
+
+
+def _view_lengths(views) -> np.ndarray:
+    """The byte length of each value of a string or binary view array: the first 4 bytes of its
+    16-byte view (undefined for a null)."""
+    view_words = np.frombuffer(views.buffers()[1], dtype=np.int32).reshape(-1, 4)
+    return view_words[views.offset : views.offset + len(views), 0]
+
+
+def _valid(values) -> np.ndarray:
+    return values.is_valid().to_numpy(zero_copy_only=False)
+
+
+def _with_flat_text(rows, too_large: np.ndarray):
+    """The rows with text that polars read (views) as Arrow's large strings or bytes, which
+    Arrow's compute functions take: a copy of this piece's texts within the page limit only
+    (the others become nulls first, their views masked by a new validity bitmap)."""
+    import pyarrow as pa
+
+    index = rows.schema.get_field_index("text")
+    text = rows.column(index)
+    if not _is_view(text.type):
+        return rows
+    kept = np.zeros(text.offset + len(text), dtype=bool)
+    kept[text.offset :] = _valid(text) & ~too_large
+    validity = pa.py_buffer(np.packbits(kept, bitorder="little"))
+    masked = pa.Array.from_buffers(text.type, len(text), [validity, *text.buffers()[1:]], offset=text.offset)
+    flat = masked.cast(pa.large_string() if pa.types.is_string_view(text.type) else pa.large_binary())
+    return rows.set_column(index, "text", flat)
+
+
+def _parquet_frame(rows, sizes, first_row: int, fields: list[str], text_type, limit: int, editions) -> pl.DataFrame:
     """Record frame of one piece of Parquet rows: string text as it is, binary text decoded like
     a file's bytes, text over the page limit not decoded, any other text type rejected."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    rows = _with_valid_utf8(rows)
-    frame = pl.from_arrow(rows.select(fields)) if fields else pl.DataFrame(height=rows.num_rows)
+    frame = pl.from_arrow(_with_valid_utf8(rows.select(fields))) if fields else pl.DataFrame(height=rows.num_rows)
     crawl = [pl.col(name).cast(pl.String, strict=False) for name in ("crawl_date", "date") if name in fields]
     frame = frame.select(
         page_id=pl.coalesce(
@@ -904,13 +969,15 @@ def _parquet_frame(rows, first_row: int, fields: list[str], text_type, limit: in
             status=pl.lit("bad_record"), detail=pl.lit(detail),
         )
     text = rows.column("text")
-    sizes = _text_sizes(text)
     too_large = pa.array(sizes > limit)
     if pa.types.is_dictionary(text.type):  # decode only the rows within the page limit
         indices = pc.if_else(too_large, pa.scalar(None, text.indices.type), text.indices)
         text = pa.DictionaryArray.from_arrays(indices, text.dictionary).dictionary_decode()
     else:
         text = pc.if_else(too_large, pa.scalar(None, text.type), text)
+    # Checked once decoded: a slice's dictionary holds every page of its row group read so far.
+    if _is_string(text.type) and not _holds_utf8(text):
+        text = text.cast(pa.large_binary())
     is_binary = pa.types.is_binary(text.type) or pa.types.is_large_binary(text.type) or pa.types.is_binary_view(text.type)
     frame = frame.with_columns(
         text=pl.lit(None, pl.String) if is_binary else pl.from_arrow(text).cast(pl.String),
@@ -930,28 +997,24 @@ def _parquet_frame(rows, first_row: int, fields: list[str], text_type, limit: in
     ).drop("too_large", "missing")
     if not is_binary:
         return frame
-    raw_rows = np.flatnonzero(~text.is_null().to_numpy(zero_copy_only=False)).tolist()
-    return _with_decoded(frame, raw_rows, text.take(raw_rows).to_pylist(), editions)
+    raw_rows = np.flatnonzero(~text.is_null().to_numpy(zero_copy_only=False))
+    return _with_decoded(frame, raw_rows.tolist(), text.take(pa.array(raw_rows, pa.int64())).to_pylist(), editions)
 
 
 def _with_valid_utf8(rows):
-    """The rows with every string column holding UTF-8. Arrow does not check what a Parquet
-    writer put in a string column: a text column with other bytes is read as bytes and decoded
-    like a file's, page by page; any other (an id, a url) keeps its values, odd bytes escaped."""
+    """The rows with every string column holding UTF-8, odd bytes escaped. Arrow does not check
+    what a Parquet writer put in a string column. (The text is checked apart: text with other
+    bytes is decoded like a file's, page by page.)"""
     import pyarrow as pa
 
     columns = []
-    for name, column in zip(rows.schema.names, rows.columns):
-        is_dictionary = pa.types.is_dictionary(column.type)
-        values = column.dictionary if is_dictionary else column
-        if not _is_string(values.type) or _holds_utf8(values):
+    for column in rows.columns:
+        if not _is_string(column.type) or _holds_utf8(column):
             columns.append(column)
             continue
-        raw = values.cast(pa.large_binary())
-        if name != "text":
-            escaped = [None if v is None else text_of_name(v.decode("utf-8", "surrogateescape")) for v in raw.to_pylist()]
-            raw = pa.array(escaped, pa.large_string())
-        columns.append(pa.DictionaryArray.from_arrays(column.indices, raw) if is_dictionary else raw)
+        raw = column.cast(pa.large_binary()).to_pylist()
+        escaped = [None if v is None else text_of_name(v.decode("utf-8", "surrogateescape")) for v in raw]
+        columns.append(pa.array(escaped, pa.large_string()))
     return pa.RecordBatch.from_arrays(columns, names=rows.schema.names)
 
 

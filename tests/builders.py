@@ -111,8 +111,8 @@ def run_here(dumps, warehouse, workers: int = 1, progress=lambda progress: None)
 # limits: many pages just under the page limit in a zip, a .jsonl.gz, a WET or a Parquet file (which
 # compress a thousandfold), and compressed garbage that expands to millions of lines.
 BOMB_SHAPES = (
-    "zip", "jsonl.gz", "warc.wet.gz", "parquet", "parquet-over-limit", "parquet-dictionary", "gzip-newlines",
-    "gzip-garbage-lines",
+    "zip", "jsonl.gz", "warc.wet.gz", "parquet", "parquet-over-limit", "parquet-dictionary", "parquet-repeated",
+    "gzip-newlines", "gzip-garbage-lines",
 )
 
 
@@ -120,7 +120,9 @@ def write_bomb(folder, shape: str, pages: int = 100, page_bytes: int = DEFAULT_M
     """A dump of the given shape in folder; returns its path. Pages are real page layouts whose
     body repeats one paragraph up to page_bytes, just under the page limit (30 MB, over it, for
     parquet-over-limit). parquet-dictionary holds them distinct in one row group whose
-    dictionary page holds them all, which a reader must decode whole."""
+    dictionary page holds them all, which a reader must decode whole; parquet-repeated holds
+    one of them on 200 times as many rows of a string column, through its dictionary page (a
+    thousand times the file's size once written out)."""
     import gzip
     import json
     import zipfile
@@ -164,6 +166,15 @@ def write_bomb(folder, shape: str, pages: int = 100, page_bytes: int = DEFAULT_M
         path = folder / "bomb.parquet"
         texts = pa.table({"id": [f"p{i}" for i in range(pages)], "text": [page(i) for i in range(pages)]})
         pq.write_table(texts, path, compression="zstd", dictionary_pagesize_limit=2**31 - 1)
+    elif shape == "parquet-repeated":
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        path = folder / "bomb.parquet"
+        repeated = pa.DictionaryArray.from_arrays(pa.array(np.zeros(200 * pages, dtype=np.int32)), pa.array([page(0)]))
+        # Without the Arrow schema a reader sees a plain string column, not a categorical.
+        pq.write_table(pa.table({"text": repeated}), path, compression="zstd", store_schema=False)
     elif shape == "gzip-newlines":
         path = folder / "bomb.jsonl.gz"
         with gzip.open(path, "wb", compresslevel=9) as out:

@@ -389,6 +389,20 @@ def test_parquet_text_columns_of_other_types(tmp_path):
         assert frame.select("page_id", "text", "status").rows() == [("a", PAGE, None), ("b", PAGE, None)], text.type
 
 
+def test_a_piece_of_parquet_bytes_with_nothing_to_decode_gives_its_rows(tmp_path):
+    """Text stored as bytes, where a whole piece is null or over the page limit: each row gets
+    its reason (there was once nothing to decode and the dump failed)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    (tmp_path / "d").mkdir()
+    texts = pa.array([None, page_of(6_000).encode(), PAGE.encode()], pa.large_binary())
+    pq.write_table(pa.table({"id": ["a", "b", "c"], "text": texts}), tmp_path / "d" / "p.parquet", row_group_size=2)
+    frame = pl.concat(batches_of(tmp_path / "d", ReadLimits(max_page_bytes=5_000)))
+    assert frame.select("page_id", "status").rows() == [("a", "bad_record"), ("b", "too_large"), ("c", None)]
+    assert frame["text"][2] == PAGE
+
+
 def test_folders_that_cannot_be_listed_give_a_row(tmp_path):
     dump = tmp_path / "d" / "deep"
     dump.mkdir(parents=True)
