@@ -30,7 +30,8 @@ WINDOW dump_article AS (PARTITION BY dump_id, article_id)
 QUALIFY row_number() OVER (PARTITION BY dump_id, article_id ORDER BY body_length DESC, crawl_date, page_id) = 1;
 
 -- The first spelling of a headline is the one crawled first, then the smallest text. Pages of
--- a dump share a few tickers and crawl dates: group them before unnesting.
+-- a dump share a few tickers and crawl dates: group them before unnesting. A ticker's ids are
+-- hashes of its texts, so the texts alone are the group's key.
 INSERT INTO meta.dump_headlines BY NAME
 SELECT
     dump_id, headline_id, edition,
@@ -43,10 +44,10 @@ FROM (
     FROM (
         SELECT dump_id, edition, crawl_date, pages, unnest(ticker_ids) AS headline_id, unnest(ticker) AS text
         FROM (
-            SELECT dump_id, edition, crawl_date, ticker, ticker_ids, count(*) AS pages
+            SELECT dump_id, edition, crawl_date, ticker, any_value(ticker_ids) AS ticker_ids, count(*) AS pages
             FROM read_parquet($part_files::VARCHAR[])
             WHERE ticker_ids IS NOT NULL
-            GROUP BY ALL
+            GROUP BY dump_id, edition, crawl_date, ticker
         )
     )
     GROUP BY ALL
