@@ -3,13 +3,14 @@
 Great Expectations is imported only inside `run_suites`, because the Dagster UI re-imports the
 code location on every reload and importing GX takes seconds.
 
-The route: DuckDB runs each suite's query, the result comes out as Arrow and goes to pandas,
-and GX 1.x validates that pandas batch in an ephemeral context. Not GX's SQL datasource:
+The route: DuckDB runs each suite's query into a temporary table, slices of it come out as
+Arrow and go to pandas, and GX 1.x validates each slice in an ephemeral context; the slices'
+counts are summed (`run_suites`). Not GX's SQL datasource:
 - on DuckDB, GX's SQLAlchemy route is broken (great_expectations issue #11579: results are
   fetched after the connection is closed, every expectation reports an IndexError);
 - DuckDB computes what the expectations need (joins such as sightings -> page editions,
   derived columns such as crawl_date + 1 day) in one vectorised pass, and the batch holds only
-  the columns the suite reads, so a million-row table costs a few hundred MB, not the bodies;
+  the columns the suite reads, so a slice of 250,000 rows costs tens of MB, not the bodies;
 - the publish audits its blocking suites on its own uncommitted transaction, which only a
   query on its connection can see;
 - pandas is GX's most complete engine. Dates stay `datetime.date` objects (Arrow's default),
@@ -22,11 +23,12 @@ table.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -40,7 +42,30 @@ if TYPE_CHECKING:
     import pandas as pd
 
 SAMPLE_SIZE = 10
+# A batch of more rows is validated in slices of about this many, so that what GX holds at once
+# (pandas frames of Python objects, several times the rows' size) does not grow with the corpus.
+SLICE_ROWS = 250_000
 _ALL_ROWS_PARAMETER = re.compile(rf"\${ALL_ROWS}\b")
+# Where a suite's batch waits to be sliced: DuckDB's own memory, which spills to disk.
+_BATCH_TABLE = "newsdesk_suite_batch"
+# Expectations whose counts add up over any cut of the batch into slices: each row is judged alone.
+ROW_WISE_EXPECTATIONS = frozenset(
+    {
+        "expect_column_values_to_be_in_set",
+        "expect_column_values_to_not_be_in_set",
+        "expect_column_values_to_be_null",
+        "expect_column_values_to_not_be_null",
+        "expect_column_values_to_be_between",
+        "expect_column_pair_values_to_be_equal",
+        "expect_column_pair_values_a_to_be_greater_than_b",
+    }
+)
+# Expectations whose counts add up over slices cut on their columns (the argument that names
+# them): rows with equal values there share a slice, so every duplicate meets what it duplicates.
+UNIQUENESS_COLUMNS = {
+    "expect_column_values_to_be_unique": "column",
+    "expect_compound_columns_to_be_unique": "column_list",
+}
 
 
 @dataclass
@@ -65,17 +90,55 @@ class SuiteRun:
     seconds: float
 
 
-def fetch_batch(
-    connection: duckdb.DuckDBPyConnection, suite: Suite, parameters: Mapping[str, Any], all_rows: bool
-) -> pd.DataFrame:
-    """The suite's query result as a pandas frame; only the $parameters the query names are bound.
-    $all_rows is written into the query as TRUE or FALSE instead: DuckDB then plans only the
-    branch it takes, where a bound parameter keeps both (`$all_rows OR id IN (...)` reads
-    every row through the subquery's join either way, ten times slower)."""
-    query = _ALL_ROWS_PARAMETER.sub("TRUE" if all_rows else "FALSE", suite.query)
-    table = connection.sql(query, params=parameters_for(query, parameters)).to_arrow_table()
-    # Arrow's defaults: DATE -> datetime.date objects (any year), VARCHAR -> pandas strings.
-    return table.to_pandas(split_blocks=True, self_destruct=True)
+@dataclass(frozen=True)
+class Slicing:
+    """Some of a suite's expectations (`part`), validated together over slices of its batch cut
+    on `key`: rows with equal values of the key share a slice; with no key, any cut will do.
+    With key None, they are validated over the whole batch at once."""
+
+    part: Suite
+    key: tuple[str, ...] | None
+
+
+def slicings(suite: Suite) -> list[Slicing]:
+    """How a suite's batch is validated when it has more rows than a slice: one part per
+    uniqueness key, the row-wise expectations with the first of them, and the rest (aggregates
+    such as distinct values, or a `mostly` given as a $PARAMETER) over the whole batch."""
+    by_key: dict[tuple[str, ...], list[SuiteExpectation]] = {}
+    row_wise, whole = [], []
+    for expectation in suite.expectations:
+        key = _uniqueness_key(expectation)
+        if not isinstance(expectation.kwargs.get("mostly", 1), (int, float)):
+            whole.append(expectation)  # its success needs the value GX resolves
+        elif key:
+            by_key.setdefault(key, []).append(expectation)
+        elif expectation.type in ROW_WISE_EXPECTATIONS:
+            row_wise.append(expectation)
+        else:
+            whole.append(expectation)
+    groups: list[tuple[tuple[str, ...] | None, list[SuiteExpectation]]] = list(by_key.items())
+    if row_wise and groups:
+        groups[0] = (groups[0][0], groups[0][1] + row_wise)
+    elif row_wise:
+        groups.append(((), row_wise))
+    if whole:
+        groups.append((None, whole))
+    return [
+        Slicing(dataclasses.replace(suite, name=f"{suite.name}#{number}", expectations=tuple(members)), key)
+        for number, (key, members) in enumerate(groups)
+    ]
+
+
+def _uniqueness_key(expectation: SuiteExpectation) -> tuple[str, ...]:
+    """The columns whose values a uniqueness expectation compares; () for other expectations."""
+    argument = UNIQUENESS_COLUMNS.get(expectation.type)
+    if argument is None:
+        return ()
+    columns = expectation.kwargs.get(argument)
+    columns = [columns] if isinstance(columns, str) else columns
+    if isinstance(columns, list) and all(isinstance(column, str) for column in columns):
+        return tuple(columns)
+    return ()
 
 
 Connect = Callable[[], AbstractContextManager["duckdb.DuckDBPyConnection"]]
@@ -87,27 +150,28 @@ def run_suites(
     *,
     run_name: str | None = None,
     all_rows: bool = False,
+    slice_rows: int = SLICE_ROWS,
 ) -> list[SuiteRun]:
     """Validate each suite against the batch its query returns. `connect()` gives the
     connection to query; in the queries, $all_rows (newsdesk.suites.ALL_ROWS) says whether to
     validate every row or only those the latest publish changed.
 
-    The next suite's batch is fetched while this one validates, and the first while GX is
-    imported: DuckDB works without the GIL, GX mostly with it, so the two share two cores
-    well. At most two batches are in memory at a time."""
+    A batch of more than `slice_rows` rows waits in a DuckDB temporary table and is validated
+    slice by slice (`slicings`); the counts of its slices are summed, so the outcome is the
+    one of the whole batch. The next slice is fetched while this one validates, and the first
+    while GX is imported: DuckDB works without the GIL, GX mostly with it, so the two share two
+    cores well. At most two slices are in memory at a time."""
     suites = list(suites)
-    runs = []
+    progress = [_SuiteProgress(suite) for suite in suites]
+    pieces = _pieces(suites, connect, all_rows, slice_rows)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="suite-batch") as fetcher:
-        pending = fetcher.submit(_fetch, suites[0], connect, all_rows) if suites else None
-        definitions = _gx_definitions(suites)
-        run_id = _run_identifier(run_name)
-        for index, suite in enumerate(suites):
-            batch = pending.result()
-            if index + 1 < len(suites):
-                pending = fetcher.submit(_fetch, suites[index + 1], connect, all_rows)
-            runs.append(_validated(suite, batch, definitions[suite.name], run_id))
-            del batch
-    return runs
+        pending = fetcher.submit(next, pieces, None)
+        validator = _Validator(run_name)
+        while (piece := pending.result()) is not None:
+            pending = fetcher.submit(next, pieces, None)
+            progress[piece.suite_index].add(piece, validator)
+            del piece
+    return [suite_progress.run() for suite_progress in progress]
 
 
 def failed_outcomes(runs: Iterable[SuiteRun]) -> list[ExpectationOutcome]:
@@ -132,44 +196,145 @@ def outcome_summary(outcome: ExpectationOutcome) -> str:
 
 
 @dataclass
-class _Batch:
-    frame: pd.DataFrame | None  # None when the query failed
-    error: str | None
+class _Piece:
+    """A slice of a suite's batch (or the whole batch, slicing None), or the error of its query."""
+
+    suite_index: int
+    slicing: Slicing | None
+    frame: pd.DataFrame | None
+    rows: int | None  # the whole batch's
     parameters: dict[str, Any]
     seconds: float
+    error: str | None = None
 
 
-def _fetch(suite: Suite, connect: Connect, all_rows: bool) -> _Batch:
+def _pieces(suites: list[Suite], connect: Connect, all_rows: bool, slice_rows: int) -> Iterator[_Piece]:
     import duckdb
 
-    started = time.perf_counter()
-    parameters = suite_parameters(suite)
-    try:
-        with connect() as connection:
-            frame = fetch_batch(connection, suite, parameters, all_rows)
-    except duckdb.Error as error:
-        message = f"the suite's query failed: {str(error).splitlines()[0]}"
-        return _Batch(None, message, parameters, time.perf_counter() - started)
-    return _Batch(frame, None, parameters, time.perf_counter() - started)
-
-
-def _validated(suite: Suite, batch: _Batch, definition, run_id) -> SuiteRun:
-    started = time.perf_counter()
-    if batch.frame is None:
-        return SuiteRun(suite, _all_failed(suite, batch.error), None, batch.seconds)
-    if isinstance(definition, str):  # the suite could not be built: its error
-        outcomes = _all_failed(suite, definition)
-    else:
+    for index, suite in enumerate(suites):
+        parameters = suite_parameters(suite)
+        started = time.perf_counter()
         try:
-            outcomes = _validate(definition, suite, batch.frame, batch.parameters, run_id)
+            with connect() as connection:
+                rows = _materialise(connection, suite, parameters, all_rows)
+                for slicing, condition in _cuts(suite, rows, slice_rows):
+                    frame = _slice_frame(connection, condition)
+                    yield _Piece(index, slicing, frame, rows, parameters, time.perf_counter() - started)
+                    started = time.perf_counter()
+                connection.execute(f"DROP TABLE temp.main.{_BATCH_TABLE}")
+        except duckdb.Error as error:
+            message = f"the suite's query failed: {str(error).splitlines()[0]}"
+            yield _Piece(index, None, None, None, parameters, time.perf_counter() - started, message)
+
+
+def _materialise(connection: duckdb.DuckDBPyConnection, suite: Suite, parameters: Mapping[str, Any], all_rows: bool) -> int:
+    """The suite's query result into the batch table; its rows. $all_rows is written into the
+    query as TRUE or FALSE instead of bound: DuckDB then plans only the branch it takes, where a
+    bound parameter keeps both (`$all_rows OR id IN (...)` reads every row through the
+    subquery's join either way, ten times slower)."""
+    query = _ALL_ROWS_PARAMETER.sub("TRUE" if all_rows else "FALSE", suite.query).strip().rstrip(";")
+    connection.execute(f"CREATE OR REPLACE TEMP TABLE {_BATCH_TABLE} AS {query}", parameters_for(query, parameters))
+    return connection.execute(f"SELECT count(*) FROM temp.main.{_BATCH_TABLE}").fetchone()[0]
+
+
+def _cuts(suite: Suite, rows: int, slice_rows: int) -> Iterator[tuple[Slicing | None, str]]:
+    """(slicing, the WHERE condition of one slice of the batch table), slice after slice."""
+    if rows <= slice_rows:
+        yield None, "TRUE"
+        return
+    count = -(-rows // slice_rows)
+    for slicing in slicings(suite):
+        if slicing.key is None:
+            yield slicing, "TRUE"
+        elif not slicing.key:  # consecutive rows: a range of row ids is read from its zones alone
+            for number in range(count):
+                yield slicing, f"rowid >= {number * slice_rows} AND rowid < {(number + 1) * slice_rows}"
+        else:
+            columns = ", ".join('"' + column.replace('"', '""') + '"' for column in slicing.key)
+            for number in range(count):
+                yield slicing, f"hash({columns}) % {count} = {number}"
+
+
+def _slice_frame(connection: duckdb.DuckDBPyConnection, condition: str) -> pd.DataFrame:
+    table = connection.execute(f"SELECT * FROM temp.main.{_BATCH_TABLE} WHERE {condition}").to_arrow_table()
+    # Arrow's defaults: DATE -> datetime.date objects (any year), VARCHAR -> pandas strings.
+    return table.to_pandas(split_blocks=True, self_destruct=True)
+
+
+class _Validator:
+    """GX's ephemeral context and the validation definition of each suite (or part of one) it
+    has validated, built at first use; GX is imported when the first is built."""
+
+    def __init__(self, run_name: str | None):
+        self._run_name = run_name
+        self._context = None
+        self._definitions: dict[str, Any] = {}
+
+    def validate(self, suite: Suite, part: Suite, frame: pd.DataFrame, parameters: Mapping[str, Any]):
+        """GX's result item of each expectation of `part` (a part of `suite`, or the suite),
+        or why GX could not validate it."""
+        definition = self._definition(suite)
+        if part is not suite and not isinstance(definition, str):
+            definition = self._definition(part)
+        if isinstance(definition, str):
+            return definition
+        try:
+            return _validate(definition, part, frame, parameters, self._run_id)
         except Exception as error:  # e.g. a $PARAMETER without a value: this suite's checks fail, not the others'
-            outcomes = _all_failed(suite, f"Great Expectations could not validate the suite: {error}")
-    return SuiteRun(suite, outcomes, len(batch.frame), batch.seconds + time.perf_counter() - started)
+            return f"Great Expectations could not validate the suite: {error}"
+
+    def _definition(self, suite: Suite):
+        if suite.name not in self._definitions:
+            if self._context is None:
+                self._context, self._source = _gx_context()
+                self._run_id = _run_identifier(self._run_name)
+            try:
+                self._definitions[suite.name] = _validation_definition(self._context, self._source, suite)
+            except Exception as error:  # a suite GX rejects (unknown type, bad kwargs) fails its own checks only
+                self._definitions[suite.name] = f"{suite.path.name} is not a valid GX suite: {error}"
+        return self._definitions[suite.name]
 
 
-def _gx_definitions(suites: list[Suite]) -> dict[str, Any]:
-    """Each suite's GX validation definition, in an ephemeral context (nothing written to disk),
-    or the reason GX rejected the suite."""
+class _SuiteProgress:
+    """The results of one suite's pieces, as they are validated."""
+
+    def __init__(self, suite: Suite):
+        self.suite = suite
+        self.rows: int | None = None
+        self.seconds = 0.0
+        self.error: str | None = None
+        self.items: dict[tuple[str, str], list] = {}
+        self.failures: dict[tuple[str, str], str] = {}
+
+    def add(self, piece: _Piece, validator: _Validator) -> None:
+        started = time.perf_counter()
+        if piece.error is not None:
+            self.error = piece.error
+        else:
+            self.rows = piece.rows
+            part = self.suite if piece.slicing is None else piece.slicing.part
+            results = validator.validate(self.suite, part, piece.frame, piece.parameters)
+            for expectation in part.expectations:
+                if isinstance(results, str):  # why GX could not validate the part
+                    self.failures[expectation.key] = results
+                else:
+                    self.items.setdefault(expectation.key, []).append(results[expectation.key])
+        self.seconds += piece.seconds + time.perf_counter() - started
+
+    def run(self) -> SuiteRun:
+        if self.error is not None:
+            return SuiteRun(self.suite, _all_failed(self.suite, self.error), None, self.seconds)
+        outcomes = [
+            ExpectationOutcome(expectation=e, passed=False, error=self.failures[e.key])
+            if e.key in self.failures
+            else _outcome(e, self.items[e.key])
+            for e in self.suite.expectations
+        ]
+        return SuiteRun(self.suite, outcomes, self.rows, self.seconds)
+
+
+def _gx_context():
+    """An ephemeral GX context (nothing written to disk) and its pandas data source."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import (
         DataContextConfig,
@@ -189,14 +354,7 @@ def _gx_definitions(suites: list[Suite]) -> dict[str, Any]:
         progress_bars=ProgressBarsConfig(globally=False),
     )
     context = gx.get_context(mode="ephemeral", project_config=config)
-    source = context.data_sources.add_pandas("warehouse")
-    definitions: dict[str, Any] = {}
-    for suite in suites:
-        try:
-            definitions[suite.name] = _validation_definition(context, source, suite)
-        except Exception as error:  # a suite GX rejects (unknown type, bad kwargs) fails its own checks only
-            definitions[suite.name] = f"{suite.path.name} is not a valid GX suite: {error}"
-    return definitions
+    return context, context.data_sources.add_pandas("warehouse")
 
 
 def _validation_definition(context, source, suite: Suite):
@@ -229,7 +387,8 @@ def _run_identifier(run_name: str | None):
     return RunIdentifier(run_name=run_name or "newsdesk", run_time=datetime.datetime.now(datetime.timezone.utc))
 
 
-def _validate(definition, suite: Suite, frame, parameters: Mapping[str, Any], run_id) -> list[ExpectationOutcome]:
+def _validate(definition, suite: Suite, frame, parameters: Mapping[str, Any], run_id) -> dict[tuple[str, str], Any]:
+    """GX's result item of each expectation, by the expectation's key."""
     result = definition.run(
         batch_parameters={"dataframe": frame},
         expectation_parameters=dict(parameters),
@@ -238,18 +397,20 @@ def _validate(definition, suite: Suite, frame, parameters: Mapping[str, Any], ru
         result_format={"result_format": "BASIC", "partial_unexpected_count": 2 * SAMPLE_SIZE},
         run_id=run_id,
     )
-    by_key = {e.key: e for e in suite.expectations}
-    outcomes = []
+    items = {}
     for item in result.results:
         meta = item.expectation_config.meta or {}
-        expectation = by_key[(meta["asset"], meta["check"])]
-        outcomes.append(_outcome(expectation, item))
-    return outcomes
+        items[(meta["asset"], meta["check"])] = item
+    return items
 
 
-def _outcome(expectation: SuiteExpectation, item) -> ExpectationOutcome:
-    details = dict(item.result or {})
-    error = _exception_message(item.exception_info)
+def _outcome(expectation: SuiteExpectation, items: list) -> ExpectationOutcome:
+    """The outcome from GX's result items: one for a whole batch, or one per slice."""
+    if len(items) == 1:
+        success, details, exception_info = items[0].success, dict(items[0].result or {}), items[0].exception_info
+    else:
+        success, details, exception_info = _summed(expectation, items)
+    error = _exception_message(exception_info)
     samples = details.get("partial_unexpected_list") or details.get("partial_missing_list") or []
     unexpected_count = details.get("unexpected_count", details.get("missing_count"))
     unexpected_percent = details.get("unexpected_percent")
@@ -258,7 +419,7 @@ def _outcome(expectation: SuiteExpectation, item) -> ExpectationOutcome:
         unexpected_percent = 100 * details["missing_count"] / len(value_set)  # share of the set not found
     return ExpectationOutcome(
         expectation=expectation,
-        passed=bool(item.success) and error is None,
+        passed=bool(success) and error is None,
         element_count=details.get("element_count"),
         unexpected_count=unexpected_count,
         unexpected_percent=unexpected_percent,
@@ -266,6 +427,25 @@ def _outcome(expectation: SuiteExpectation, item) -> ExpectationOutcome:
         observed_value=_json_value(details.get("observed_value")),
         error=error,
     )
+
+
+def _summed(expectation: SuiteExpectation, items: list) -> tuple[bool, dict, Any]:
+    """A row-wise or uniqueness expectation's success, result and exception over the whole
+    batch, from its slices' items, computed as GX does (`_mostly_success`, `_format_map_output`):
+    the rows, the missing (not considered) and the unexpected ones are added up."""
+    results = [dict(item.result or {}) for item in items]
+    elements = sum(result.get("element_count") or 0 for result in results)
+    considered = elements - sum(result.get("missing_count") or 0 for result in results)
+    unexpected = sum(result.get("unexpected_count") or 0 for result in results)
+    details = {
+        "element_count": elements,
+        "unexpected_count": unexpected,
+        "unexpected_percent": unexpected / considered * 100 if considered else None,
+        "partial_unexpected_list": [value for result in results for value in result.get("partial_unexpected_list") or []],
+    }
+    success = considered == 0 or (considered - unexpected) / considered >= expectation.kwargs.get("mostly", 1)
+    exception_info = next((item.exception_info for item in items if _exception_message(item.exception_info)), None)
+    return success, details, exception_info
 
 
 def _exception_message(info) -> str | None:
