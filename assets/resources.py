@@ -84,11 +84,14 @@ class DumpsFolder(dg.ConfigurableResource):
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """The DuckDB warehouse file (see newsdesk.warehouse.Warehouse) and its partition files."""
+    """The DuckLake warehouse (see newsdesk.warehouse.Warehouse) and its partition files."""
 
     path: str
     lock_timeout_seconds: float = DEFAULT_LOCK_TIMEOUT_SECONDS
-    duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY
+    duckdb_memory_limit: str = pydantic.Field(
+        default=DEFAULT_DUCKDB_MEMORY,
+        description="DuckDB's memory for the publish, the checks and queries (e.g. 600MB, 2GB); it spills to disk beyond it.",
+    )
     checks_page: bool = pydantic.Field(
         default=True, description="Record the checks' results on the checks page next to the warehouse."
     )

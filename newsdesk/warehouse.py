@@ -24,9 +24,10 @@ from filelock import FileLock, Timeout
 from newsdesk.files import part_file_name
 from newsdesk.project import read_sql
 
-# DuckDB's memory for one connection (it spills to disk beyond it): with Python, Dagster and
-# the frames of the publish step, a run stays under 4 GB whatever the corpus size.
-DEFAULT_DUCKDB_MEMORY = "2GB"
+# DuckDB's memory for one connection; it spills to disk beyond it. With this, a 3M-page publish
+# and its checks peaked at 1.3 GB, as fast as with 1 or 2 GB (docs/scaling.md, "Where the peak
+# memory is").
+DEFAULT_DUCKDB_MEMORY = "600MB"
 DEFAULT_LOCK_TIMEOUT_SECONDS = 600.0
 # The name the warehouse is attached under in every connection (and `USE`d).
 CATALOG = "warehouse"
