@@ -27,7 +27,9 @@
    publication regexes, title, body, ticker, written to Parquet).
 3. End to end: a real `newsdesk run` subprocess on a fresh warehouse and DAGSTER_HOME, checks
    included; peak RSS from getrusage(RUSAGE_CHILDREN) (largest single process) and the sum over
-   the process tree sampled every 0.2 s. Then "incremental": the extra dump is added and
+   the process tree sampled every 0.2 s. Every dump is read once just before, so that the run
+   finds them in the page cache, or, with --cold, dropped from it, so that the run reads them
+   from the disk. Then "incremental": the extra dump is added and
    `newsdesk run` runs again, then removed and run again, three times (--incremental-runs); the
    median time to add it is reported as a share of the full build.
 
@@ -689,12 +691,26 @@ def _rss_kb(pid: int) -> int:
 
 def warm_page_cache(*paths: Path) -> float:
     """Read every file under paths once, so that a run finds them in the page cache as the cat
-    floor does (this machine reclaims idle page cache within minutes: a cold folder dump reads
-    ten times slower). Returns the seconds it took."""
+    floor does (this machine reclaims page cache left unread for seconds: docs/scaling.md, "Dumps
+    that are not in the page cache"). Returns the seconds it took."""
     started = time.perf_counter()
     subprocess.run("find " + " ".join(_shell_quote(str(p)) for p in paths) + " -type f -print0 | xargs -0 cat > /dev/null",
                    shell=True, check=True)
     return time.perf_counter() - started
+
+
+def out_of_page_cache(*paths: Path) -> None:
+    """Drop every file under paths from the page cache, as the kernel drops what was not read
+    for a while (their pages must be clean: written, then synced)."""
+    os.sync()
+    for path in paths:
+        for root, _, names in os.walk(path):
+            for name in names:
+                descriptor = os.open(os.path.join(root, name), os.O_RDONLY)
+                try:
+                    os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
+                finally:
+                    os.close(descriptor)
 
 
 def newsdesk_run(dumps: Path, e2e: Path, workers: int) -> dict:
@@ -816,6 +832,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--incremental-runs", type=int, default=3,
                         help="times the extra dump is added (and removed again) after the full build; the median is reported")
     parser.add_argument("--skip-e2e", action="store_true", help="per-step numbers only")
+    parser.add_argument("--cold", action="store_true",
+                        help="end to end from dumps dropped from the page cache, not read once just before")
     parser.add_argument("--daemon", action="store_true",
                         help="also run the corpus through `newsdesk ui` (sensor + daemon runs) and report how they overlapped")
     parser.add_argument("--keep", action="store_true", help="keep the step and end-to-end warehouses for inspection")
@@ -904,8 +922,12 @@ def _end_to_end(corpus: Corpus, args) -> dict:
     shutil.rmtree(e2e, ignore_errors=True)
     e2e.mkdir(parents=True)
     pages, size = corpus.pages, corpus.bytes
-    warm_seconds = warm_page_cache(corpus.dumps)
-    print(f"(read every dump once first, {warm_seconds:.0f} s, so that the run finds them in the page cache)")
+    if args.cold:
+        out_of_page_cache(corpus.dumps)
+        print("(every dump dropped from the page cache first: the full build reads them from the disk)")
+    else:
+        warm_seconds = warm_page_cache(corpus.dumps)
+        print(f"(read every dump once first, {warm_seconds:.0f} s, so that the run finds them in the page cache)")
     full = newsdesk_run(corpus.dumps, e2e, args.workers)
     print(f"{'end to end: newsdesk run --workers ' + str(args.workers):<34}{full['seconds']:>8.1f}"
           f"{_rate(pages, size, full['seconds'])}{full['peak_rss_mb']:>9,.0f} MB  (whole process tree: "

@@ -9,7 +9,10 @@ uncompressed one, then times:
 - the `cat` floor: every page file of the folder read to /dev/null;
 - newsdesk's reader (read_dump: reading and decoding, no parsing) on each of the three dumps;
 - the two maintained WARC libraries iterating the .gz file's conversion records and reading
-  their text: FastWARC (what newsdesk uses) and warcio.
+  their text: FastWARC (what newsdesk uses) and warcio;
+- `cat` and the folder reader again with the folder's files out of the page cache (dropped
+  with posix_fadvise before each run, as the kernel drops what was not read for a while):
+  what a dump costs when it comes from the disk.
 
 Each figure is the best of three runs, after one warm-up run that fills the page cache.
 """
@@ -17,18 +20,22 @@ Each figure is the best of three runs, after one warm-up run that fills the page
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.bench_pipeline import _spec, generate_dump
+from benchmarks.bench_pipeline import _spec, generate_dump, out_of_page_cache
 from tests.builders import write_wet
 
 
-def _best_of_three(measure) -> tuple[float, int]:
+def _best_of_three(measure, before_each=lambda: None) -> tuple[float, int]:
     measure()  # warm-up: the page cache, imports
-    runs = [_timed(measure) for _ in range(3)]
+    runs = []
+    for _ in range(3):
+        before_each()
+        runs.append(_timed(measure))
     return min(runs)
 
 
@@ -112,6 +119,12 @@ def main() -> None:
 
         report("FastWARC, conversion records of the .gz", *_best_of_three(fastwarc))
         report("warcio, conversion records of the .gz", *_best_of_three(warcio))
+
+        [folder_dump] = [dump for dump in discover_dumps(dumps).dumps if dump.format == "folder"]
+        evict = functools.partial(out_of_page_cache, folder)
+        report("cat floor, files not in the page cache", *_best_of_three(cat, evict))
+        report("read_dump folder, files not in the page cache",
+               *_best_of_three(lambda: sum(batch.height for batch in read_dump(folder_dump, editions)), evict))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ import os
 import re
 import struct
 import tarfile
+import threading
+import time
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -358,7 +360,15 @@ def _folder_records(root: Path, limit: int, budget: _DumpBudget) -> Iterator[dic
         ((path[len(base) + 1 :].replace(os.sep, "/"), path, kind) for path, kind in _txt_files(base)),
         key=lambda item: item[0],
     )
-    for relative, path, kind in found:
+    with _Prefetcher([path if kind == (False, True) else None for _, path, kind in found]) as prefetcher:
+        yield from _folder_entries(found, real_root, limit, budget, prefetcher)
+
+
+def _folder_entries(
+    found: list[tuple[str, str, tuple[bool, bool] | OSError | str]], real_root: str, limit: int, budget: _DumpBudget,
+    prefetcher: _Prefetcher,
+) -> Iterator[dict]:
+    for index, (relative, path, kind) in enumerate(found):
         if isinstance(kind, OSError):  # a folder that cannot be listed: its pages are unknown
             yield _page(
                 f"{text_of_name(relative) or '.'}/",
@@ -382,6 +392,7 @@ def _folder_records(root: Path, limit: int, budget: _DumpBudget) -> Iterator[dic
         if not is_regular:  # a FIFO would block the read forever, a device never end it
             yield _page(page_id, status="unsafe_member", detail="not a regular file (a FIFO, device or socket): not read")
             continue
+        started = time.perf_counter()
         try:
             descriptor = os.open(path, os.O_RDONLY)
             try:
@@ -395,10 +406,84 @@ def _folder_records(root: Path, limit: int, budget: _DumpBudget) -> Iterator[dic
         except OSError as error:
             yield _page(page_id, status="unreadable", detail=f"{type(error).__name__}: {error.strerror or error}")
             continue
+        prefetcher.read(index, time.perf_counter() - started)
         budget.spend(len(raw))
         yield {"page_id": page_id, "raw": raw, "size_bytes": len(raw)}
 
 
+class _Prefetcher:
+    """Asks the kernel to read a folder dump's next files into the page cache (posix_fadvise
+    WILLNEED, from two threads, at most _PREFETCH_AHEAD files ahead) once its files are seen to
+    come from the disk rather than from the page cache. Reading one file at a time waits for the
+    disk at every file; with the next files already queued, a folder dump that is not in the
+    page cache reads about twice as fast (docs/scaling.md). Files that the page cache serves
+    are not read ahead."""
+
+    def __init__(self, paths: list[str | None]) -> None:
+        self.paths = paths  # None: not a regular file, not to be opened ahead
+        self.target = 0  # prefetch the files before this index
+        self.window_seconds = 0.0
+        self.condition = threading.Condition()
+        self.stopped = False
+        self.threads: list[threading.Thread] = []
+
+    def __enter__(self) -> _Prefetcher:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        with self.condition:
+            self.stopped = True
+            self.condition.notify_all()
+        for thread in self.threads:
+            thread.join()
+
+    def read(self, index: int, seconds: float) -> None:
+        """The file at index took this long to open and read."""
+        self.window_seconds += seconds
+        if (index + 1) % _PREFETCH_WINDOW:
+            return
+        from_disk = self.window_seconds > _PREFETCH_WINDOW * _PAGE_CACHE_READ_SECONDS
+        self.window_seconds = 0.0
+        if from_disk and not self.threads:
+            self.threads = [
+                threading.Thread(target=self._prefetch, args=(first,), name="prefetch", daemon=True)
+                for first in range(index + 1, index + 1 + _PREFETCHERS)
+            ]
+            for thread in self.threads:
+                thread.start()
+        if self.threads:
+            with self.condition:
+                self.target = index + 1 + _PREFETCH_AHEAD
+                self.condition.notify_all()
+
+    def _prefetch(self, index: int) -> None:
+        while index < len(self.paths):
+            with self.condition:
+                while index >= self.target and not self.stopped:
+                    self.condition.wait()
+                if self.stopped:
+                    return
+            path = self.paths[index]
+            index += _PREFETCHERS
+            if path is None:
+                continue
+            try:
+                descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+                try:
+                    os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_WILLNEED)
+                finally:
+                    os.close(descriptor)
+            except OSError:  # the reader meets the same error, and records it
+                continue
+
+
+# Folder dumps: the files are read ahead (above) once _PREFETCH_WINDOW files in a row took more
+# than this each on average (from the page cache, about 10 microseconds; from this machine's
+# disk, about 100).
+_PAGE_CACHE_READ_SECONDS = 40e-6
+_PREFETCH_WINDOW = 256
+_PREFETCH_AHEAD = 1024
+_PREFETCHERS = 2
 _LINKED_FOLDER = "linked folder"
 
 

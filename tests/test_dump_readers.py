@@ -1,9 +1,12 @@
+import ctypes
 import gzip
 import io
 import json
+import mmap
 import os
 import subprocess
 import sys
+import time
 import tarfile
 import zipfile
 from datetime import date
@@ -12,6 +15,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from newsdesk import readers
 from newsdesk.readers import DUMP_FORMATS, ReadLimits, discover_dumps, read_dump
 from newsdesk.project import SAMPLE_DUMPS_DIR
 from newsdesk.transforms.editions import load_editions
@@ -543,3 +547,51 @@ def test_parquet_string_columns_that_are_not_utf8(tmp_path):
     rows = pl.concat(batches_of(tmp_path / "d")).select("page_id", "status").rows()
     # The second text mixes UTF-8 with a stray byte: rejected with its reason, as such a file is.
     assert rows == [("ok", None), ("id-\\xff", "encoding")]
+
+
+def in_page_cache(path) -> bool:
+    """Whether the file's first page is in the page cache, asked with mincore, which reads
+    nothing (a read refused for having to wait on the disk would start reading it ahead)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
+    vector = ctypes.create_string_buffer(1)
+    with open(path, "rb") as file, mmap.mmap(file.fileno(), 1, access=mmap.ACCESS_COPY) as mapped:
+        first_byte = ctypes.c_char.from_buffer(mapped)
+        status = libc.mincore(ctypes.addressof(first_byte), 1, vector)
+        del first_byte  # the mapping closes only once nothing points into it
+    assert status == 0, os.strerror(ctypes.get_errno())
+    return bool(vector.raw[0] & 1)
+
+
+def files_out_of_the_page_cache(folder, count: int) -> list[str]:
+    paths = [str(folder / f"{index:05}.txt") for index in range(count)]
+    for path in paths:
+        with open(path, "w", encoding="utf-8") as file:
+            file.write(PAGE)
+    os.sync()  # written pages must be clean to be dropped
+    for path in paths:
+        descriptor = os.open(path, os.O_RDONLY)
+        os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
+        os.close(descriptor)
+    assert not any(in_page_cache(path) for path in paths)
+    return paths
+
+
+@pytest.mark.parametrize("from_disk", [True, False], ids=["read from the disk", "read from the page cache"])
+def test_a_folder_dump_is_read_ahead_only_while_its_files_come_from_the_disk(tmp_path, from_disk):
+    """Files that each took longer than the page cache serves them get the next files queued for
+    reading (up to _PREFETCH_AHEAD ahead); files served from the cache add no reads."""
+    paths = files_out_of_the_page_cache(tmp_path, readers._PREFETCH_WINDOW + readers._PREFETCH_AHEAD + 200)
+    seconds = readers._PAGE_CACHE_READ_SECONDS * (3 if from_disk else 0.5)
+    window = readers._PREFETCH_WINDOW
+    with readers._Prefetcher([*paths[:-1], None]) as prefetcher:
+        for index in range(window):
+            prefetcher.read(index, seconds)
+        ahead = paths[window : window + readers._PREFETCH_AHEAD]
+        for _ in range(200):  # the kernel reads them in the background
+            if not from_disk or all(map(in_page_cache, ahead)):
+                break
+            time.sleep(0.05)
+    assert all(map(in_page_cache, ahead)) is from_disk
+    beyond = paths[window + readers._PREFETCH_AHEAD :]
+    assert not any(map(in_page_cache, beyond))
