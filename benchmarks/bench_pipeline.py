@@ -64,6 +64,7 @@ sys.path.insert(0, str(ROOT))
 
 from newsdesk.files import part_file_name  # noqa: E402
 from newsdesk.transforms.editions import load_editions  # noqa: E402
+from tests.builders import out_of_page_cache  # noqa: E402
 
 PYTHON = sys.executable
 NEWSDESK = Path(PYTHON).with_name("newsdesk")
@@ -697,20 +698,6 @@ def warm_page_cache(*paths: Path) -> float:
     subprocess.run("find " + " ".join(_shell_quote(str(p)) for p in paths) + " -type f -print0 | xargs -0 cat > /dev/null",
                    shell=True, check=True)
     return time.perf_counter() - started
-
-
-def out_of_page_cache(*paths: Path) -> None:
-    """Drop every file under paths from the page cache, as the kernel drops what was not read
-    for a while (their pages must be clean: written, then synced)."""
-    os.sync()
-    for path in paths:
-        for root, _, names in os.walk(path):
-            for name in names:
-                descriptor = os.open(os.path.join(root, name), os.O_RDONLY)
-                try:
-                    os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
-                finally:
-                    os.close(descriptor)
 
 
 def newsdesk_run(dumps: Path, e2e: Path, workers: int) -> dict:

@@ -26,8 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.bench_pipeline import _spec, generate_dump, out_of_page_cache
-from tests.builders import write_wet
+from benchmarks.bench_pipeline import _spec, generate_dump
+from tests.builders import out_of_page_cache, write_wet
 
 
 def _best_of_three(measure, before_each=lambda: None) -> tuple[float, int]:

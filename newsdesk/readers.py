@@ -422,6 +422,7 @@ class _Prefetcher:
     def __init__(self, paths: list[str | None]) -> None:
         self.paths = paths  # None: not a regular file, not to be opened ahead
         self.target = 0  # prefetch the files before this index
+        self.window_reads = 0
         self.window_seconds = 0.0
         self.condition = threading.Condition()
         self.stopped = False
@@ -439,11 +440,12 @@ class _Prefetcher:
 
     def read(self, index: int, seconds: float) -> None:
         """The file at index took this long to open and read."""
+        self.window_reads += 1
         self.window_seconds += seconds
-        if (index + 1) % _PREFETCH_WINDOW:
+        if self.window_reads < _PREFETCH_WINDOW:
             return
         from_disk = self.window_seconds > _PREFETCH_WINDOW * _PAGE_CACHE_READ_SECONDS
-        self.window_seconds = 0.0
+        self.window_reads, self.window_seconds = 0, 0.0
         if from_disk and not self.threads:
             self.threads = [
                 threading.Thread(target=self._prefetch, args=(first,), name="prefetch", daemon=True)
@@ -484,6 +486,7 @@ _PAGE_CACHE_READ_SECONDS = 40e-6
 _PREFETCH_WINDOW = 256
 _PREFETCH_AHEAD = 1024
 _PREFETCHERS = 2
+
 _LINKED_FOLDER = "linked folder"
 
 

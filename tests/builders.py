@@ -1,5 +1,6 @@
 """Builders of test pages, records and warehouses, shaped like the real ones."""
 
+import os
 import re
 from contextlib import contextmanager
 from pathlib import Path
@@ -93,6 +94,20 @@ def wet_pages(count: int, text=lambda i: make_page(title=f"Article {i}")) -> lis
         ("conversion", f"<urn:uuid:{i}>", f"https://www.maghress.com/fr/{i}", "2026-01-07T23:59:59Z", text(i).encode())
         for i in range(count)
     ]
+
+
+def out_of_page_cache(*paths: Path) -> None:
+    """Drop every file under paths from the page cache, as the kernel drops what was not read
+    for a while (synced first: only clean pages can be dropped)."""
+    os.sync()
+    for path in paths:
+        for root, _, names in os.walk(path):
+            for name in names:
+                descriptor = os.open(os.path.join(root, name), os.O_RDONLY)
+                try:
+                    os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
+                finally:
+                    os.close(descriptor)
 
 
 def run_here(dumps, warehouse, workers: int = 1, progress=lambda progress: None):

@@ -19,7 +19,7 @@ from newsdesk import readers
 from newsdesk.readers import DUMP_FORMATS, ReadLimits, discover_dumps, read_dump
 from newsdesk.project import SAMPLE_DUMPS_DIR
 from newsdesk.transforms.editions import load_editions
-from tests.builders import REPOSITORY, make_page, wet_pages, write_wet
+from tests.builders import REPOSITORY, make_page, out_of_page_cache, wet_pages, write_wet
 
 PAGE = make_page()
 
@@ -568,11 +568,7 @@ def files_out_of_the_page_cache(folder, count: int) -> list[str]:
     for path in paths:
         with open(path, "w", encoding="utf-8") as file:
             file.write(PAGE)
-    os.sync()  # written pages must be clean to be dropped
-    for path in paths:
-        descriptor = os.open(path, os.O_RDONLY)
-        os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
-        os.close(descriptor)
+    out_of_page_cache(folder)
     assert not any(in_page_cache(path) for path in paths)
     return paths
 
