@@ -386,14 +386,14 @@ def _sql(args: argparse.Namespace) -> int:
     import duckdb
 
     from newsdesk.sql import statements
-    from newsdesk.warehouse import Warehouse, WarehouseUnavailable
+    from newsdesk.warehouse import Warehouse, WarehouseUnavailable, sql_literal
 
     try:
         warehouse = _warehouse(args)
         with warehouse.reader(snapshot=args.at) as connection:
             if not args.allow_files:
                 # The warehouse's own data files stay readable; nothing else of the machine is.
-                connection.execute("SET allowed_directories = $folders", {"folders": [warehouse.data_location]})
+                connection.execute(f"SET allowed_directories = [{sql_literal(warehouse.data_location)}]")
                 connection.execute("SET enable_external_access = false")
                 connection.execute("SET lock_configuration = true")  # the query cannot turn it back on
             *leading, last = statements(args.query) or [None]

@@ -259,6 +259,35 @@ def test_names_are_data_not_code(tmp_path):
     ]
 
 
+def test_an_extension_file_that_is_not_duckdbs_is_refused(tmp_path, monkeypatch):
+    """Extensions load from their packages with DuckDB's signature checked once a process (a
+    file replaced since is checked anew), and a connection loads no other unsigned extension."""
+    import duckdb
+
+    from newsdesk.warehouse import DUCKLAKE, connect_with_extensions, extension_file
+
+    genuine = extension_file(*DUCKLAKE)
+    package = tmp_path / "copied_extension_package"
+    copy = package / genuine.relative_to(genuine.parents[2])
+    copy.parent.mkdir(parents=True)
+    (package / "__init__.py").touch()
+    shutil.copyfile(genuine, copy)
+    monkeypatch.syspath_prepend(tmp_path)
+    extensions = ((package.name, DUCKLAKE[1]),)
+    connect_with_extensions(extensions).close()
+    forged = bytearray(genuine.read_bytes())
+    forged[len(forged) // 2] ^= 0xFF
+    replacement = copy.with_suffix(".new")
+    replacement.write_bytes(forged)
+    replacement.replace(copy)  # as an upgrade does: the loaded file is mapped, not rewritten
+    with pytest.raises(duckdb.IOException, match="signature is either missing or invalid"):
+        connect_with_extensions(extensions)
+    unknown = tmp_path / "unknown.duckdb_extension"
+    unknown.write_bytes(forged)
+    with pytest.raises(duckdb.IOException, match="signature is either missing or invalid"):
+        connect_with_extensions().execute(f"LOAD '{unknown}'")
+
+
 def test_symlinks_out_of_the_dumps_root_are_not_followed(tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text(make_page(title="Secret"))
