@@ -285,7 +285,7 @@ def connect_with_extensions(
     automatic install or load off: no query can make DuckDB fetch anything from the network."""
     files = [extension_file(package, name) for package, name in extensions]
     for path in files:
-        _check_signature(path, path.stat())
+        _check_signature(path, _file_identity(path))
     # The files' signatures are checked above, once per process; DuckDB would check them again
     # at every load (0.14 s of hashing for ducklake and sqlite, on every connection).
     connection = duckdb.connect(database, config={**_NO_AUTOMATIC_EXTENSIONS, "allow_unsigned_extensions": True})
@@ -296,10 +296,17 @@ def connect_with_extensions(
     return connection
 
 
+def _file_identity(path: Path) -> tuple[int, ...]:
+    """What changes when a file is replaced or rewritten (not its access time, which reading it
+    may change)."""
+    stat = path.stat()
+    return stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns
+
+
 @cache
-def _check_signature(path: Path, identity: os.stat_result) -> None:
+def _check_signature(path: Path, identity: tuple[int, ...]) -> None:
     """Load the extension file once with DuckDB's signature check: it raises on a file that
-    is not DuckDB's. `identity` (its stat) makes a file replaced since then checked anew."""
+    is not DuckDB's. `identity` makes a file replaced or rewritten since then checked anew."""
     with duckdb.connect(config=_NO_AUTOMATIC_EXTENSIONS) as connection:
         connection.execute(f"LOAD {sql_literal(str(path))}")
 
