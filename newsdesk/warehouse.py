@@ -289,10 +289,14 @@ def connect_with_extensions(
     # The files' signatures are checked above, once per process; DuckDB would check them again
     # at every load (0.14 s of hashing for ducklake and sqlite, on every connection).
     connection = duckdb.connect(database, config={**_NO_AUTOMATIC_EXTENSIONS, "allow_unsigned_extensions": True})
-    for path in files:
-        connection.execute(f"LOAD {sql_literal(str(path))}")
-    # Off again for good (DuckDB refuses to turn it back on): any other LOAD is checked.
-    connection.execute("SET allow_unsigned_extensions = false")
+    try:
+        for path in files:
+            connection.execute(f"LOAD {sql_literal(str(path))}")
+        # Off again for good (DuckDB refuses to turn it back on): any other LOAD is checked.
+        connection.execute("SET allow_unsigned_extensions = false")
+    except BaseException:
+        connection.close()
+        raise
     return connection
 
 
