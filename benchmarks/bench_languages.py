@@ -32,7 +32,11 @@ sys.path.insert(0, str(ROOT))
 from newsdesk.transforms import language, translations  # noqa: E402
 from newsdesk.transforms.language import identify_languages  # noqa: E402
 from newsdesk.transforms.near_duplicates import cluster_headlines  # noqa: E402
-from newsdesk.transforms.translations import translation_candidates, windowed_translation_candidates  # noqa: E402
+from newsdesk.transforms.translations import (  # noqa: E402
+    translation_candidates,
+    translation_pair_features,
+    windowed_translation_candidates,
+)
 
 EVAL = ROOT / "benchmarks" / "eval"
 THROUGHPUT_HEADLINES = 100_000
@@ -43,7 +47,12 @@ def main() -> None:
     parser.add_argument("--scale", type=int, nargs="?", const=1_000_000, metavar="N",
                         help="time language tagging + clustering on N synthetic headlines")
     parser.add_argument("--calibrate", action="store_true", help="print the threshold sweeps")
+    parser.add_argument("--fit", action="store_true",
+                        help="fit the translation scorer's weights on the development split and print them")
     args = parser.parse_args()
+    if args.fit:
+        fit_translation_weights()
+        return
     if args.scale:
         scale_run(args.scale)
         return
@@ -242,10 +251,59 @@ def report_translations(calibrate: bool) -> None:
             for languages in sorted(gold_by)
         ))
         if calibrate and split == "dev":
-            for sweep in (0.25, 0.3, 0.35, 0.4, 0.45, 0.5):
+            for sweep in (0.5, 0.6, 0.7, threshold, 0.8, 0.9):
                 found = _scored_pairs(scored, sweep)
-                print(f"  threshold {sweep:.2f}: precision {len(found & gold) / max(len(found), 1):.3f} "
+                print(f"  threshold {sweep:.3f}: precision {len(found & gold) / max(len(found), 1):.3f} "
                       f"recall {len(found & gold) / len(gold):.3f} ({len(found)} pairs)")
+
+
+# Fitting the translation scorer: an L2-penalised logistic regression of "one story" on the
+# features of every pair translation_candidates weighs, on the development split only.
+_FIT_PENALTY = 1.0
+_FIT_FOLDS = 5
+
+
+def _logistic_fit(features: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Intercept and weights, by Newton's method (the intercept is not penalised)."""
+    design = np.column_stack([np.ones(len(features)), features])
+    penalty = _FIT_PENALTY * np.diag([0.0] + [1.0] * features.shape[1])
+    weights = np.zeros(design.shape[1])
+    for _ in range(50):
+        probability = 1.0 / (1.0 + np.exp(-design @ weights))
+        gradient = design.T @ (probability - labels) + penalty @ weights
+        hessian = (design * (probability * (1.0 - probability))[:, None]).T @ design + penalty
+        weights -= np.linalg.solve(hessian, gradient)
+    return weights
+
+
+def fit_translation_weights() -> None:
+    headlines, gold, _ = _translation_split(*TRANSLATION_SPLITS["dev"])
+    pairs = translation_pair_features(headlines)
+    names = list(translations.PAIR_WEIGHTS)
+    features = pairs.select(names).to_numpy()
+    labels = np.array([pair in gold for pair in pairs.select("headline_id_a", "headline_id_b").iter_rows()], dtype=float)
+    weights = _logistic_fit(features, labels)
+    print(f"== Translation scorer fitted on the development split ({len(labels)} pairs weighed, "
+          f"{int(labels.sum())} of its {len(gold)} translation pairs among them) ==")
+    print(f"PAIR_INTERCEPT = {weights[0]:.3f}")
+    for name, weight in zip(names, weights[1:]):
+        print(f"    {name!r}: {weight:.3f},")
+    # Cross-validated over story groups (a pair belongs to its first headline's group), so that
+    # the threshold is chosen on scores of pairs the weights were not fitted on.
+    group_of = dict(zip(headlines["headline_id"], headlines["pair"].fill_null("distractors")))
+    groups = np.array([group_of[a] for a in pairs["headline_id_a"]])
+    shuffled = np.random.default_rng(0).permutation(np.unique(groups))
+    fold_of = {group: number % _FIT_FOLDS for number, group in enumerate(shuffled)}
+    folds = np.array([fold_of[group] for group in groups])
+    held_out = np.zeros(len(labels))
+    for fold in range(_FIT_FOLDS):
+        fitted = _logistic_fit(features[folds != fold], labels[folds != fold])
+        held_out[folds == fold] = 1.0 / (1.0 + np.exp(-(fitted[0] + features[folds == fold] @ fitted[1:])))
+    print(f"cross-validated over {_FIT_FOLDS} folds of story groups:")
+    for threshold in (0.5, 0.6, 0.7, translations.MIN_TRANSLATION_SCORE, 0.8, 0.9):
+        kept = held_out >= threshold
+        print(f"  score >= {threshold:.3f}: precision {labels[kept].sum() / max(kept.sum(), 1):.3f}, "
+              f"recall {labels[kept].sum() / len(gold):.3f}")
 
 
 # --- Synthetic headlines -----------------------------------------------------------------------

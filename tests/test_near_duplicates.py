@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from newsdesk.transforms.headline_matching import gazetteer_entities, matching_key
 from newsdesk.transforms.near_duplicates import cluster_headlines
-from newsdesk.transforms.translations import translation_candidates
+from newsdesk.transforms.translations import translation_candidates, translation_pair_features
 
 
 def key(text: str) -> str:
@@ -172,11 +172,12 @@ def test_a_name_outside_the_gazetteer_is_carried_across_scripts_by_its_sounds():
             ],
         }
     )
-    found = translation_candidates(headlines)
-    assert (found["headline_id_a"] == "ar").all()
-    pairs = dict(zip(found["headline_id_b"], found["score"]))
-    assert set(pairs) == {"fr", "fr-lowercase"}
-    assert pairs["fr"] > pairs["fr-lowercase"]
+    weighed = translation_pair_features(headlines)
+    assert (weighed["headline_id_a"] == "ar").all()
+    shared = dict(zip(weighed["headline_id_b"], weighed["shared"]))
+    assert set(shared) == {"fr", "fr-lowercase"}
+    assert shared["fr"] > shared["fr-lowercase"]
+    assert translation_candidates(headlines)["headline_id_b"].to_list() == ["fr"]
 
 
 def test_opposite_news_about_the_same_names_is_not_a_translation():
