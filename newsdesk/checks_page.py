@@ -36,7 +36,8 @@ def record_check_results(page: Path, runs: Iterable[SuiteRun], suites: list[Suit
     validated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     folder = page.parent
     folder.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(folder / ".lock")):
+    # Named like the warehouse's own lock files, not hidden: what is hidden is half-written.
+    with FileLock(str(folder / f"{RESULTS_FILE}.lock")):
         results_path = folder / RESULTS_FILE
         results = json.loads(results_path.read_text(encoding="utf-8")) if results_path.exists() else {}
         for run in runs:

@@ -284,7 +284,7 @@ def test_each_warehouse_has_its_own_checks_page_of_bounded_size(tmp_path):
     results = json.loads((tmp_path / "one_checks" / "results.json").read_text(encoding="utf-8"))
     assert set(results) == {f"{asset}.{check}" for asset, check in ALL_CHECKS}  # the latest result of each check
     assert (tmp_path / "one_checks" / "index.html").stat().st_size == size
-    assert sorted(p.name for p in (tmp_path / "one_checks").iterdir()) == [".lock", "index.html", "results.json"]
+    assert sorted(p.name for p in (tmp_path / "one_checks").iterdir()) == ["index.html", "results.json", "results.json.lock"]
 
 
 
