@@ -32,11 +32,7 @@ sys.path.insert(0, str(ROOT))
 from newsdesk.transforms import language, translations  # noqa: E402
 from newsdesk.transforms.language import identify_languages  # noqa: E402
 from newsdesk.transforms.near_duplicates import cluster_headlines  # noqa: E402
-from newsdesk.transforms.translations import (  # noqa: E402
-    translation_candidates,
-    translation_pair_features,
-    windowed_translation_candidates,
-)
+from newsdesk.transforms.translations import translation_pair_features, windowed_translation_candidates  # noqa: E402
 
 EVAL = ROOT / "benchmarks" / "eval"
 THROUGHPUT_HEADLINES = 100_000
@@ -230,11 +226,7 @@ def report_translations(calibrate: bool) -> None:
     for split, files in TRANSLATION_SPLITS.items():
         headlines, gold, wrong = _translation_split(*files)
         language_of = dict(zip(headlines["headline_id"], headlines["language"]))
-        translations.MIN_TRANSLATION_SCORE = 0.0  # score every pair, threshold here
-        try:
-            scored = translation_candidates(headlines)
-        finally:
-            translations.MIN_TRANSLATION_SCORE = threshold
+        scored = translation_pair_features(headlines)  # every pair with its score, thresholded here
         windowed = _scored_pairs(windowed_translation_candidates(headlines), threshold)
         print(f"\n== Translation candidates, {split} ({headlines.height} headlines, {len(gold)} translation "
               f"pairs, {len(wrong)} same-entity non-translation pairs) ==")

@@ -107,8 +107,8 @@ def translation_candidates(headlines: pl.DataFrame) -> pl.DataFrame:
 
 def translation_pair_features(headlines: pl.DataFrame) -> pl.DataFrame:
     """Every pair translation_candidates weighs, whatever its score: `headline_id_a`,
-    `headline_id_b` and the features of PAIR_WEIGHTS (what the benchmark fits them on)."""
-    return _candidate_pairs(headlines, None).select("headline_id_a", "headline_id_b", *PAIR_WEIGHTS)
+    `headline_id_b`, the features of PAIR_WEIGHTS (what the benchmark fits them on) and `score`."""
+    return _candidate_pairs(headlines, None).select("headline_id_a", "headline_id_b", *PAIR_WEIGHTS, "score")
 
 
 def _candidate_pairs(headlines: pl.DataFrame, min_score: float | None) -> pl.DataFrame:
