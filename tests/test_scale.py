@@ -198,6 +198,39 @@ def test_the_publish_streams_within_a_small_memory_limit(tmp_path):
         assert connection.execute("SELECT count(*) FROM articles").fetchone() == (4000,)
 
 
+@pytest.mark.slow
+def test_a_dump_of_more_article_text_than_the_memory_limit_is_published(tmp_path):
+    """One dump of 20,000 articles of 7.5 KB (150 MB of text) published with 256 MB: the lake's
+    Parquet writer holds a row group in memory until it is cut, and cut at 122,880 rows alone a
+    row group held every text of the dump (a dump of 167,000 pages ran out of 600 MB)."""
+    dumps = tmp_path / "dumps"
+    dumps.mkdir()
+    pages = [page(f"Article {i}", body=(f"Paragraphe numéro {i:05d} " * 300,)) for i in range(20_000)]
+    jsonl_dump(dumps / "long-2026-01-01.jsonl", pages)
+    build(dumps, tmp_path / "w.ducklake", memory_limit="256MB")
+    with read_warehouse(tmp_path / "w.ducklake") as connection:
+        assert connection.execute("SELECT count(*), sum(strlen(body)) > 149_000_000 FROM articles").fetchone() == (20_000, True)
+
+
+def test_the_writer_gives_a_lake_the_options_it_lacks_and_keeps_its_own(tmp_path):
+    """A lake made without newsdesk's options (or by an older newsdesk) gets them from its next
+    writer, without a snapshot; an option its owner set keeps the owner's value."""
+    from newsdesk.warehouse import CATALOG, connect_with_extensions
+
+    warehouse = Warehouse(str(tmp_path / "w.ducklake"))
+    warehouse.data_dir.mkdir()
+    with connect_with_extensions() as connection:
+        connection.execute(warehouse.attach_statement(read_only=False))
+        connection.execute(f"CALL {CATALOG}.set_option('parquet_compression', 'snappy')")
+    with warehouse.writer() as connection:
+        options = dict(connection.execute(f"SELECT option_name, value FROM {CATALOG}.options()").fetchall())
+        snapshots = connection.execute(f"SELECT count(*) FROM {CATALOG}.snapshots()").fetchone()[0]
+    assert options["parquet_compression"] == "snappy"
+    assert options["parquet_row_group_size_bytes"] == "16000000"
+    assert options["data_inlining_row_limit"] == "0"
+    assert snapshots == 1  # the lake's creation only
+
+
 _page_bytes = st.one_of(
     st.binary(max_size=300),
     st.text(max_size=200).map(lambda text: text.encode("utf-8")),
