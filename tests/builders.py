@@ -1,5 +1,6 @@
 """Builders of test pages, records and warehouses, shaped like the real ones."""
 
+import base64
 import os
 import re
 from contextlib import contextmanager
@@ -127,7 +128,7 @@ def run_here(dumps, warehouse, workers: int = 1, progress=lambda progress: None)
 # compress a thousandfold), and compressed garbage that expands to millions of lines.
 BOMB_SHAPES = (
     "zip", "jsonl.gz", "warc.wet.gz", "parquet", "parquet-over-limit", "parquet-dictionary", "parquet-repeated",
-    "gzip-newlines", "gzip-garbage-lines",
+    "parquet-one-row-group", "gzip-newlines", "gzip-garbage-lines",
 )
 
 
@@ -137,7 +138,8 @@ def write_bomb(folder, shape: str, pages: int = 100, page_bytes: int = DEFAULT_M
     parquet-over-limit). parquet-dictionary holds them distinct in one row group whose
     dictionary page holds them all, which a reader must decode whole; parquet-repeated holds
     one of them on 200 times as many rows of a string column, through its dictionary page (a
-    thousand times the file's size once written out)."""
+    thousand times the file's size once written out). parquet-one-row-group holds 50,000 pages of
+    20 KB (1 GB) in one row group, as pandas and pyarrow write up to a million rows."""
     import gzip
     import json
     import zipfile
@@ -181,6 +183,19 @@ def write_bomb(folder, shape: str, pages: int = 100, page_bytes: int = DEFAULT_M
         path = folder / "bomb.parquet"
         texts = pa.table({"id": [f"p{i}" for i in range(pages)], "text": [page(i) for i in range(pages)]})
         pq.write_table(texts, path, compression="zstd", dictionary_pagesize_limit=2**31 - 1)
+    elif shape == "parquet-one-row-group":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        path = folder / "bomb.parquet"
+        # Pages of the corpus's size, each body ending with 400 random letters, so that the
+        # file compresses like real pages (a few times, not past max_expansion).
+        repeated = paragraph * 260
+        texts = [
+            make_page(title=f"{titles} {i}", body=(repeated, base64.b64encode(os.urandom(300)).decode()))
+            for i in range(50_000)
+        ]
+        pq.write_table(pa.table({"id": [f"p{i}" for i in range(len(texts))], "text": texts}), path, compression="zstd")
     elif shape == "parquet-repeated":
         import numpy as np
         import pyarrow as pa
