@@ -56,7 +56,9 @@ _S3_SECRET = {
 # otherwise live in the catalog); row groups cut at 16 MB as well as at DuckDB's 122,880 rows,
 # because the writer holds a row group in memory until it is cut, and 122,880 article texts
 # outgrow DuckDB's memory limit (a dump of 167,000 pages failed the publish with 600 MB; with
-# the cut it passes with 300 MB, in the same time).
+# the cut it passes with 300 MB, in the same time). DuckDB cuts by bytes only where it need not
+# keep insertion order: a session that writes the lake sets preserve_insertion_order to false,
+# as every newsdesk connection does (configure_connection), or its inserts fail.
 _LAKE_OPTIONS = {"parquet_compression": "zstd", "data_inlining_row_limit": "0", "parquet_row_group_size_bytes": "16MB"}
 
 
