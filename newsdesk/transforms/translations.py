@@ -78,12 +78,23 @@ def windowed_translation_candidates(headlines: pl.DataFrame) -> pl.DataFrame:
     """translation_candidates over each two consecutive spans of TRANSLATION_WINDOW of
     `first_seen` (a date), so that two headlines first seen days apart are compared whichever
     side of a span's edge they fall on. A pair found in two windows keeps its higher score."""
-    spans = headlines.with_columns(span=pl.col("first_seen").dt.truncate(TRANSLATION_WINDOW))
-    found = [
-        translation_candidates(window.select("headline_id", "text", "language"))
-        for span in spans["span"].drop_nulls().unique().sort()
-        if (window := spans.filter(pl.col("span").is_between(span, span + TRANSLATION_WINDOW))).height > 1
-    ]
+    frame = _headline_frame(headlines.with_columns(span=pl.col("first_seen").dt.truncate(TRANSLATION_WINDOW)))
+    # Each span's evidence is read once and kept while a window holds it: a window is a span and
+    # the next; what the evidence weighs depends on the window's headlines.
+    spans = frame["span"].drop_nulls().unique().sort().to_list()
+    known_spans = set(spans)
+    evidence_of_span: dict = {}
+    found = []
+    for span in spans:
+        window_spans = [s for s in (span, span + TRANSLATION_WINDOW) if s in known_spans]
+        for s in window_spans:
+            if s not in evidence_of_span:
+                evidence_of_span[s] = _evidence(frame.filter(pl.col("span") == s))
+        window = frame.filter(pl.col("span").is_in(window_spans))
+        if window.height > 1:
+            evidence = pl.concat([evidence_of_span[s] for s in window_spans])
+            found.append(_scored_pairs(window, evidence, MIN_TRANSLATION_SCORE))
+        del evidence_of_span[span]
     if not found:
         return pl.DataFrame(schema=_NO_PAIRS)
     return pl.concat(found).group_by("headline_id_a", "headline_id_b").agg(pl.col("score").max()).sort(
@@ -112,19 +123,31 @@ def translation_pair_features(headlines: pl.DataFrame) -> pl.DataFrame:
 
 
 def _candidate_pairs(headlines: pl.DataFrame, min_score: float | None) -> pl.DataFrame:
-    frame = (
+    frame = _headline_frame(headlines)
+    return _scored_pairs(frame, _evidence(frame), min_score)
+
+
+def _headline_frame(headlines: pl.DataFrame) -> pl.DataFrame:
+    """`row`, `headline_id`, `language`, `key`, `capitalised` (and `span` where given) of the
+    headlines in a language."""
+    return (
         headlines.select(
             pl.col("headline_id").cast(pl.String),
             pl.col("language").cast(pl.String),
             key=matching_key(pl.col("text").cast(pl.String)),
             # Capitalised words, as the key writes them: the Latin-script words that may be names.
             capitalised=pl.col("text").cast(pl.String).str.extract_all(r"\p{Lu}\p{L}*").list.eval(folded_letters(pl.element())),
+            *(["span"] if "span" in headlines.columns else []),
         )
         .filter(pl.col("language").is_not_null() & (pl.col("language") != "und"))
         .drop_nulls("key")
         .with_row_index("row")
     )
-    evidence = _weighted_evidence(_evidence(frame))
+
+
+def _scored_pairs(frame: pl.DataFrame, unweighted: pl.DataFrame, min_score: float | None) -> pl.DataFrame:
+    """The pairs of `frame`'s headlines, scored on their evidence weighed within `frame`."""
+    evidence = _weighted_evidence(unweighted)
     totals = (
         evidence.group_by("row")
         .agg(
