@@ -155,6 +155,34 @@ def test_translations_are_paired_across_the_edge_of_a_window_not_months_apart():
     assert pairs.select("headline_id_a", "headline_id_b").rows() == [("day before", "edge")]
 
 
+def test_each_window_weighs_its_evidence_among_its_own_headlines():
+    from newsdesk.transforms.translations import TRANSLATION_WINDOW, windowed_translation_candidates
+
+    first = pl.Series([date(2026, 2, 1)]).dt.truncate(TRANSLATION_WINDOW).item()
+    stories = [
+        ("Casablanca : un incendie ravage un entrepôt du port", "Casablanca: un incendio arrasa un almacén del puerto"),
+        ("Casablanca : le tramway transporte 300 000 voyageurs", "Casablanca: el tranvía transporta a 300.000 viajeros"),
+        ("Casablanca : la Bourse clôture en hausse de 1,2%", "Casablanca: la Bolsa cierra con una subida del 1,2%"),
+    ]
+    # Casablanca is in every span, so its weight depends on which spans a window holds.
+    headlines = pl.DataFrame(
+        [
+            (f"{span}-{language}", text, language, first + span * TRANSLATION_WINDOW)
+            for span, texts in enumerate(stories)
+            for language, text in zip(("fr", "es"), texts)
+        ],
+        schema=["headline_id", "text", "language", "first_seen"],
+        orient="row",
+    )
+    per_window = pl.concat(
+        translation_candidates(headlines.filter(pl.col("first_seen").is_between(start, start + TRANSLATION_WINDOW)))
+        for start in headlines["first_seen"].unique()
+    )
+    expected = per_window.group_by("headline_id_a", "headline_id_b").agg(pl.col("score").max()).sort(pl.all())
+    assert expected.height == 3
+    assert windowed_translation_candidates(headlines).sort(pl.all()).equals(expected)
+
+
 def test_a_name_outside_the_gazetteer_is_carried_across_scripts_by_its_sounds():
     assert not {"Zelensky", "Ouarzazate"} & {spelling for entity in gazetteer_entities() for spelling in entity}
     headlines = pl.DataFrame(
