@@ -333,14 +333,27 @@ def _opposites() -> pl.DataFrame:
 
 def _gazetteer_names(tokens: pl.DataFrame) -> pl.DataFrame:
     """`row`, `entity`, `position` (of its first word) for each gazetteer name found in a
-    headline, as one to three words; a name said twice is where it is first said."""
-    words = tokens.sort("row", "position").select(
-        "row",
-        "position",
-        "token",
-        bare=_without_proclitics(pl.col("token")),
-        next1=pl.col("token").shift(-1).over("row"),
-        next2=pl.col("token").shift(-2).over("row"),
+    headline, as one to three words; a name said twice is where it is first said. Phrases are
+    built only from the words that can start a name, as written or without their proclitics
+    (looked up once per distinct word)."""
+    starts = _gazetteer_first_words()
+    vocabulary = tokens.select("token").unique()
+    bare = (
+        vocabulary.with_columns(bare=_without_proclitics(pl.col("token")))
+        .filter((pl.col("bare") != pl.col("token")) & pl.col("bare").is_in(starts))
+    )
+    starting = pl.concat([vocabulary.filter(pl.col("token").is_in(starts)), bare.select("token")])
+    words = (
+        tokens.sort("row", "position")
+        .select(
+            "row",
+            "position",
+            "token",
+            next1=pl.col("token").shift(-1).over("row"),
+            next2=pl.col("token").shift(-2).over("row"),
+        )
+        .filter(pl.col("token").is_in(starting["token"]))
+        .join(bare, on="token", how="left")
     )
     phrases = pl.concat(
         [
@@ -350,6 +363,12 @@ def _gazetteer_names(tokens: pl.DataFrame) -> pl.DataFrame:
         ]
     ).drop_nulls()
     return phrases.join(_gazetteer(), on="phrase").group_by("row", "entity").agg(pl.col("position").min())
+
+
+@cache
+def _gazetteer_first_words() -> pl.Series:
+    """The first word of each gazetteer spelling, as matching_key writes it."""
+    return _gazetteer()["phrase"].str.split(" ").list.first().unique()
 
 
 @cache
