@@ -81,16 +81,15 @@ def windowed_translation_candidates(headlines: pl.DataFrame) -> pl.DataFrame:
     frame = _headline_frame(headlines.with_columns(span=pl.col("first_seen").dt.truncate(TRANSLATION_WINDOW)))
     # Each span's evidence is read once and kept while a window holds it: a window is a span and
     # the next; what the evidence weighs depends on the window's headlines.
-    spans = frame["span"].drop_nulls().unique().sort().to_list()
-    known_spans = set(spans)
+    by_span = {span: part for (span,), part in frame.partition_by("span", as_dict=True).items() if span is not None}
     evidence_of_span: dict = {}
     found = []
-    for span in spans:
-        window_spans = [s for s in (span, span + TRANSLATION_WINDOW) if s in known_spans]
+    for span in sorted(by_span):
+        window_spans = [s for s in (span, span + TRANSLATION_WINDOW) if s in by_span]
         for s in window_spans:
             if s not in evidence_of_span:
-                evidence_of_span[s] = _evidence(frame.filter(pl.col("span") == s))
-        window = frame.filter(pl.col("span").is_in(window_spans))
+                evidence_of_span[s] = _evidence(by_span[s])
+        window = pl.concat([by_span[s] for s in window_spans])
         if window.height > 1:
             evidence = pl.concat([evidence_of_span[s] for s in window_spans])
             found.append(_scored_pairs(window, evidence, MIN_TRANSLATION_SCORE))
