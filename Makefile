@@ -28,9 +28,10 @@ $(NEWEST_VENV)/.installed: pyproject.toml requirements.lock
 run: $(INSTALLED)
 	$(BIN)/newsdesk run
 
-# Every test on the default Python, then the fast tier on the newest supported one.
+# Every test on the default Python, then the fast tier on the newest supported one; the tests
+# run on every core (pytest-xdist): most of the slow ones wait on subprocesses and servers.
 test: $(INSTALLED)
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 	$(MAKE) --no-print-directory test-newest
 
 test-newest:
@@ -38,7 +39,7 @@ ifeq ($(strip $(NEWEST_PYTHON)),)
 	@echo "no Python 3.13 on this machine: the fast tier did not run on the newest Python"
 else
 	$(MAKE) --no-print-directory $(NEWEST_VENV)/.installed
-	$(NEWEST_VENV)/bin/pytest -m "not slow" -p no:cacheprovider
+	$(NEWEST_VENV)/bin/pytest -n auto -m "not slow" -p no:cacheprovider
 endif
 
 ui: $(INSTALLED)

@@ -8,6 +8,16 @@ from newsdesk.project import SAMPLE_DUMPS_DIR
 from newsdesk.transforms.editions import load_editions
 from tests.builders import REAL_PAGE, TRUTH_FILE, run_here
 
+# The modules of the longest tests (the UI waits for the daemon's sensor ticks, the cluster
+# starts servers and workers): collected first, so that `pytest -n` starts them first and the
+# other tests fill the cores beside them, instead of one of them running alone at the end.
+_LONGEST_FIRST = ("tests.test_ui", "tests.test_cluster")
+
+
+def pytest_collection_modifyitems(items):
+    longest = {name: rank for rank, name in enumerate(_LONGEST_FIRST)}
+    items.sort(key=lambda item: longest.get(item.module.__name__, len(longest)))
+
 
 @pytest.fixture
 def editions():
