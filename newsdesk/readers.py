@@ -157,11 +157,12 @@ class Dump:
     @property
     def expected_pages(self) -> int | None:
         """How many pages the dump holds, where that is cheap to know before reading it: the
-        files of a folder (counted by its signature), the rows of a Parquet file, the members
-        of a zip (from their footers); None for streams (JSONL, tar), or a file that will not open."""
+        page files of a folder (listed, without a stat of each), the rows of a Parquet file, the
+        members of a zip (from their footers); None for streams (JSONL, tar), or a file that
+        will not open."""
         try:
             if self.format == "folder":
-                return self._stat[0]
+                return sum(isinstance(kind, tuple) for _, kind in _txt_files(str(self.path)))
             if self.format == "parquet":
                 import pyarrow.parquet as pq
 

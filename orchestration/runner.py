@@ -238,7 +238,6 @@ def _parse(
     threads = max(1, (os.cpu_count() or 1) // min(workers, len(to_parse)))
     parse_config = {**_QUIET_CONSOLE, "ops": {PARSED_DUMP.to_python_identifier(): {"config": {"threads": threads}}}}
     instance_ref, logs = instance.get_ref(), _RunLogs(instance, INGEST_JOB, tags)
-    expected = {dump.dump_id: dump.expected_pages for dump in to_parse}
     parsed: dict[str, int] = {}  # dump_id -> its pages, once parsed
     reading: dict[str, int] = {}  # dump_id -> pages read so far, of the dumps being parsed
     with _ctrl_c_as_event() as interrupted:
@@ -246,6 +245,8 @@ def _parse(
             workers_pool.submit(_execute, instance_ref, INGEST_JOB, parse_config, {"dagster/partition": d.dump_id, **tags}): d
             for d in to_parse
         }
+        # Counted once the runs are on their way: for a folder dump, a listing of its files.
+        expected = {dump.dump_id: dump.expected_pages for dump in to_parse}
         pending = set(launched)
         free_worker_told = False
         while pending:
@@ -286,8 +287,11 @@ def _expected_pages(dumps: list[Dump], expected: dict[str, int | None], parsed: 
     reading (folder, Parquet, zip) or estimated from the pages per byte of the dumps of the same
     format parsed so far; None until every dump has one."""
     pages_per_byte: dict[str, tuple[int, int]] = {}
+    # Only the formats of dumps without a count need a density (a folder's size is a stat of each file).
+    uncounted = {dump.format for dump in dumps if dump.dump_id not in parsed and expected[dump.dump_id] is None}
     for dump in dumps:
-        if parsed.get(dump.dump_id):  # a dump whose parse failed says nothing of its format's density
+        # A dump whose parse failed says nothing of its format's density.
+        if dump.format in uncounted and parsed.get(dump.dump_id):
             pages, size = pages_per_byte.get(dump.format, (0, 0))
             pages_per_byte[dump.format] = (pages + parsed[dump.dump_id], size + dump.size_bytes)
     total = 0

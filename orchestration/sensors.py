@@ -50,7 +50,8 @@ def plan_dump_runs(
     last_seen = cursor.get("seen", {})
     requested = {d: key for d, key in cursor.get("requested", {}).items() if d in signatures}
     runs = DumpRuns()
-    for dump_id, signature in work.to_parse.items():
+    for dump_id in work.to_parse:
+        signature = signatures[dump_id]
         run_key = f"{dump_id}@{signature}@{last_parse_ids.get(dump_id, 0)}"
         if requested.get(dump_id) == run_key:
             continue

@@ -7,7 +7,7 @@ import pytest
 
 from assets.resources import DumpsFolder, WarehouseResource
 from newsdesk.project import SAMPLE_DUMPS_DIR
-from newsdesk.readers import discover_dumps
+from newsdesk.readers import Dump, discover_dumps
 from newsdesk.work import plan_dumps_work
 from orchestration.definitions import defs
 from orchestration.sensors import dumps_folder_sensor, plan_dump_runs
@@ -102,6 +102,23 @@ def test_one_rule_decides_what_each_dump_needs(tmp_path):
     )
     assert sorted(work.to_parse) == ["changed", "new", "stale_file"]
     assert work.up_to_date == ["same"] and work.removed == ["gone"] and work.new == ["new"]
+
+
+def test_a_dump_never_parsed_is_planned_without_its_signature(tmp_path):
+    """A folder dump's signature is a stat of each of its files: seconds before a first parse of a
+    large corpus can start, and a dump never parsed needs parsing whatever it says."""
+
+    class UnsignedDump(Dump):
+        @property
+        def signature(self) -> str:
+            raise AssertionError("the signature of a dump never parsed was taken")
+
+    (tmp_path / "new").mkdir()
+    (tmp_path / "new" / "page.txt").write_text("x")
+    [dump] = discover_dumps(tmp_path).dumps
+    unsigned = UnsignedDump(dump.dump_id, dump.path, dump.format)
+    work = plan_dumps_work([unsigned], known=set(), parsed_signatures={}, part_file_is_current=lambda _: True)
+    assert work.to_parse == ["new"] and work.new == ["new"]
 
 
 def test_dumps_parsed_before_the_sensor_started_are_not_parsed_again(tmp_path):
