@@ -24,11 +24,15 @@ from newsdesk.transforms.parse import PARSED_SCHEMA, parse_pages
 # The partition file: the parsed pages, plus what the publish step needs from each page so that
 # it never reads every dump again: the body's length and language (an article's text is its
 # longest body, and its language that body's) and the ticker's headline ids (which replace the
-# headline keys they are hashed from).
+# headline keys they are hashed from). A ticker repeats on every page crawled at the same time:
+# the pages of a batch are grouped by edition, crawl date and ticker line (ticker_group: the
+# dump's row of the group's first page), and only that page holds the ticker's texts, which the
+# publish reads once per group instead of once per page.
 PART_SCHEMA = {
     "dump_id": pl.String,
-    **{name: dtype for name, dtype in PARSED_SCHEMA.items() if name != "ticker_keys"},
+    **{name: dtype for name, dtype in PARSED_SCHEMA.items() if name not in ("ticker_keys", "ticker_first_row")},
     "ticker_ids": pl.List(pl.String),
+    "ticker_group": pl.Int64,
     "body_length": pl.Int64,
     "body_language": pl.String,
     "body_language_score": pl.Float64,
@@ -76,7 +80,7 @@ def write_parsed_dump(
                 writer.write_table(_as_arrow(parsed).cast(schema))
                 report.pages += parsed.height
                 report.bytes += int(parsed["size_bytes"].sum() or 0)
-                report.headline_sightings += int(parsed["ticker"].list.len().sum() or 0)
+                report.headline_sightings += int(parsed["ticker_ids"].list.len().sum() or 0)
                 report.by_status.update(dict(parsed["status"].value_counts().iter_rows()))
                 if report.preview is None:
                     report.preview = parsed.filter(pl.col("status") == "ok").head(5)
@@ -122,8 +126,11 @@ def pages_read(log_message: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
-# What a page rejected as duplicate_id keeps: where it came from and why it was rejected.
-_KEPT_BY_DUPLICATES = ("dump_id", "page_id", "crawl_date", "url", "encoding", "size_bytes", "status", "detail")
+# What a page rejected as duplicate_id keeps: where it came from and why it was rejected, and
+# its ticker group with the texts it holds for the group's other pages.
+_KEPT_BY_DUPLICATES = (
+    "dump_id", "page_id", "crawl_date", "url", "encoding", "size_bytes", "status", "detail", "ticker", "ticker_group"
+)
 
 
 def _reject_repeated_ids(path: Path, schema, report: ParseReport) -> None:
@@ -150,7 +157,7 @@ def _reject_repeated_ids(path: Path, schema, report: ParseReport) -> None:
             first_row += rows.height
             is_repeated = pl.col("row").is_in(repeated.implode())
             before = rows.filter(is_repeated)
-            report.headline_sightings -= int(before["ticker"].list.len().sum() or 0)
+            report.headline_sightings -= int(before["ticker_ids"].list.len().sum() or 0)
             report.by_status.subtract(dict(before["status"].value_counts().iter_rows()))
             report.by_status["duplicate_id"] += before.height
             rows = rows.with_columns(
@@ -255,8 +262,20 @@ def _parsed_batches(dump: Dump, editions, limits: ReadLimits, threads: int) -> I
     keeps the cores busy."""
 
     def parse(records: pl.DataFrame) -> pl.DataFrame:
-        parsed = with_publish_columns(parse_pages(records, editions))
-        return parsed.with_columns(dump_id=pl.lit(dump.dump_id)).select(list(PART_SCHEMA))
+        return with_publish_columns(parse_pages(records, editions)).with_columns(dump_id=pl.lit(dump.dump_id))
+
+    first_row = 0
+
+    def partition_rows(parsed: pl.DataFrame) -> pl.DataFrame:
+        nonlocal first_row
+        group_start = pl.col("ticker_first_row")
+        rows = parsed.select(
+            *(name for name in PART_SCHEMA if name not in ("ticker", "ticker_group")),
+            ticker=pl.when(group_start == pl.int_range(pl.len(), dtype=pl.UInt32)).then("ticker"),
+            ticker_group=group_start.cast(pl.Int64) + first_row,
+        ).select(list(PART_SCHEMA))
+        first_row += rows.height
+        return rows
 
     threads = max(1, threads)
     # Parsing holds many times a batch's text: batches are parsed together only while their
@@ -267,10 +286,10 @@ def _parsed_batches(dump: Dump, editions, limits: ReadLimits, threads: int) -> I
         for records in _read_ahead(read_dump(dump, editions, limits)):
             size = int(records["size_bytes"].filter(records["status"].is_null()).sum() or 0)
             while in_flight and (len(in_flight) == threads or sum(held for _, held in in_flight) + size > most_in_flight):
-                yield in_flight.popleft()[0].result()
+                yield partition_rows(in_flight.popleft()[0].result())
             in_flight.append((pool.submit(parse, records), size))
         while in_flight:
-            yield in_flight.popleft()[0].result()
+            yield partition_rows(in_flight.popleft()[0].result())
 
 
 def _read_ahead(batches: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:

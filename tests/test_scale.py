@@ -7,6 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
+import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -144,6 +145,32 @@ def test_the_longest_body_and_the_first_spelling_win_across_dumps(tmp_path, stat
     assert body.endswith("Un troisième paragraphe ajouté plus tard.")
     assert (str(first), str(last), sightings) == ("2026-01-01", "2026-01-05", 3)
     assert spelling == [("Le Maroc gagne",)]  # crawled first (a, 2026-01-01), not "LE MAROC  GAGNE"
+
+
+def test_a_repeated_page_id_holding_its_tickers_texts_leaves_its_group_counted(tmp_path):
+    """A partition file holds a ticker's texts on the first page of each group of pages with
+    the same edition, crawl date and ticker only. When that page repeats a page_id, the group's
+    other pages are still counted with its texts; a group of repeated pages alone is not."""
+    dumps = tmp_path / "dumps"
+    dumps.mkdir()
+    jsonl_dump(
+        dumps / "d-2026-01-01.jsonl",
+        [
+            page("Premier", id="same", ticker=("Fil un",)),
+            page("Premier répété", id="same", ticker=("Fil deux",)),  # the first page of its group
+            page("Autre", id="other", ticker=("Fil deux",)),
+            page("Autre encore", id="other2", ticker=("Fil deux",)),
+            page("Autre répété", id="other", ticker=("Fil trois",)),  # alone in its group
+        ],
+    )
+    build(dumps, tmp_path / "w.ducklake")
+    [part] = (tmp_path / "w.parts").glob("*.parquet")
+    assert pl.read_parquet(part)["ticker"].drop_nulls().to_list() == [["Fil un"], ["Fil deux"], ["Fil trois"]]
+    with read_warehouse(tmp_path / "w.ducklake") as connection:
+        headlines = connection.execute("SELECT text, sightings FROM headlines ORDER BY text").fetchall()
+        sightings = connection.execute("SELECT count(*) FROM headline_sightings").fetchone()
+    assert headlines == [("Fil deux", 2), ("Fil un", 1)]
+    assert sightings == (3,)
 
 
 @pytest.mark.slow

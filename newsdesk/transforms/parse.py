@@ -40,6 +40,9 @@ PARSED_SCHEMA = {
     "title_key": pl.String,
     "ticker": pl.List(pl.String),
     "ticker_keys": pl.List(pl.String),
+    # The row, in this frame, of the first page with the same edition, crawl date and ticker line
+    # (NULL without a ticker): pages grouped so, a ticker's headlines are counted once per group.
+    "ticker_first_row": pl.UInt32,
 }
 
 
@@ -68,7 +71,11 @@ def parse_pages(pages: pl.DataFrame, editions: tuple[Edition, ...]) -> pl.DataFr
             ticker_line=parts["ticker_line"],
         )
         .join(_tickers(parts["ticker_line"]), on="ticker_line", how="left", maintain_order="left")
+        .with_row_index("page_row")
         .with_columns(
+            ticker_first_row=pl.when(pl.col("ticker_number").is_not_null()).then(
+                pl.col("page_row").min().over("edition", "crawl_date", "ticker_number")
+            ),
             status=pl.when(pl.col("status").is_not_null())
             .then(pl.col("status"))
             .when(pl.col("edition").is_null())
@@ -253,13 +260,15 @@ def _tickers(ticker_lines: pl.Series) -> pl.DataFrame:
     and their identity keys.
 
     Every page crawled at the same time shows the same ticker, so each distinct ticker line is
-    split and keyed once, and each distinct headline is keyed once.
+    split and keyed once, and each distinct headline is keyed once. ticker_number numbers the
+    distinct lines: pages are grouped by it rather than by their ticker's texts.
     """
     distinct = (
         ticker_lines.drop_nulls()
         .unique()
         .to_frame("ticker_line")
         .with_columns(
+            ticker_number=pl.int_range(pl.len(), dtype=pl.UInt32),
             ticker=pl.col("ticker_line")
             .str.split(TICKER_SEPARATOR)
             .list.eval(pl.element().str.strip_chars().filter(pl.element().str.strip_chars() != "")),

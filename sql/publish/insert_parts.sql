@@ -29,9 +29,9 @@ FROM (
 WINDOW dump_article AS (PARTITION BY dump_id, article_id)
 QUALIFY row_number() OVER (PARTITION BY dump_id, article_id ORDER BY body_length DESC, crawl_date, page_id) = 1;
 
--- The first spelling of a headline is the one crawled first, then the smallest text. Pages of
--- a dump share a few tickers and crawl dates: group them before unnesting. A ticker's ids are
--- hashes of its texts, so the texts alone are the group's key.
+-- The first spelling of a headline is the one crawled first, then the smallest text. A dump's
+-- pages come in groups of one edition, crawl date and ticker (ticker_group); the group's first
+-- page holds the ticker's texts, so each group is counted, then unnested once.
 INSERT INTO meta.dump_headlines BY NAME
 SELECT
     dump_id, headline_id, edition,
@@ -44,11 +44,20 @@ FROM (
     FROM (
         SELECT dump_id, edition, crawl_date, pages, unnest(ticker_ids) AS headline_id, unnest(ticker) AS text
         FROM (
-            SELECT dump_id, edition, crawl_date, ticker, any_value(ticker_ids) AS ticker_ids, count(*) AS pages
+            -- A page rejected as duplicate_id has no ticker_ids: it is not counted, though it
+            -- may hold its group's texts.
+            SELECT
+                dump_id, ticker_group, any_value(edition) AS edition, any_value(crawl_date) AS crawl_date,
+                any_value(ticker_ids) AS ticker_ids, count(*) AS pages
             FROM read_parquet($part_files::VARCHAR[])
             WHERE ticker_ids IS NOT NULL
-            GROUP BY dump_id, edition, crawl_date, ticker
+            GROUP BY dump_id, ticker_group
         )
+        JOIN (
+            SELECT dump_id, ticker_group, ticker
+            FROM read_parquet($part_files::VARCHAR[])
+            WHERE ticker IS NOT NULL
+        ) USING (dump_id, ticker_group)
     )
     GROUP BY ALL
 )
