@@ -26,8 +26,8 @@ from newsdesk.transforms.parse import PARSED_SCHEMA, parse_pages
 # longest body, and its language that body's) and the ticker's headline ids (which replace the
 # headline keys they are hashed from). A ticker repeats on every page crawled at the same time:
 # the pages of a batch are grouped by edition, crawl date and ticker line (ticker_group: the
-# dump's row of the group's first page), and only that page holds the ticker's texts, which the
-# publish reads once per group instead of once per page.
+# dump's row of the group's first page), and only that page holds the ticker's texts and ids,
+# which the publish reads once per group instead of once per page.
 PART_SCHEMA = {
     "dump_id": pl.String,
     **{name: dtype for name, dtype in PARSED_SCHEMA.items() if name not in ("ticker_keys", "ticker_first_row")},
@@ -80,7 +80,7 @@ def write_parsed_dump(
                 writer.write_table(_as_arrow(parsed).cast(schema))
                 report.pages += parsed.height
                 report.bytes += int(parsed["size_bytes"].sum() or 0)
-                report.headline_sightings += int(parsed["ticker_ids"].list.len().sum() or 0)
+                report.headline_sightings += _headline_sightings(parsed)
                 report.by_status.update(dict(parsed["status"].value_counts().iter_rows()))
                 if report.preview is None:
                     report.preview = parsed.filter(pl.col("status") == "ok").head(5)
@@ -126,10 +126,17 @@ def pages_read(log_message: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
+def _headline_sightings(rows: pl.DataFrame) -> int:
+    """The headlines the rows' tickers show: each page of a ticker group shows the ticker that
+    the group's first page holds."""
+    return int(rows.select(pl.col("ticker_ids").list.len().max().over("ticker_group")).to_series().sum() or 0)
+
+
 # What a page rejected as duplicate_id keeps: where it came from and why it was rejected, and
-# its ticker group with the texts it holds for the group's other pages.
+# its ticker group with the ticker it holds for the group's other pages.
 _KEPT_BY_DUPLICATES = (
-    "dump_id", "page_id", "crawl_date", "url", "encoding", "size_bytes", "status", "detail", "ticker", "ticker_group"
+    "dump_id", "page_id", "crawl_date", "url", "encoding", "size_bytes", "status", "detail",
+    "ticker", "ticker_ids", "ticker_group",
 )
 
 
@@ -149,6 +156,12 @@ def _reject_repeated_ids(path: Path, schema, report: ParseReport) -> None:
     )
     if repeated.is_empty():
         return
+    ticker_lengths = (
+        pl.scan_parquet(path)
+        .filter(pl.col("ticker_ids").is_not_null())
+        .select("ticker_group", length=pl.col("ticker_ids").list.len())
+        .collect()
+    )
     parquet = pq.ParquetFile(path)
     first_row = 0
     with durable_write(path) as rewritten, pq.ParquetWriter(rewritten, schema, compression="zstd") as writer:
@@ -157,7 +170,7 @@ def _reject_repeated_ids(path: Path, schema, report: ParseReport) -> None:
             first_row += rows.height
             is_repeated = pl.col("row").is_in(repeated.implode())
             before = rows.filter(is_repeated)
-            report.headline_sightings -= int(before["ticker_ids"].list.len().sum() or 0)
+            report.headline_sightings -= int(before.join(ticker_lengths, on="ticker_group")["length"].sum() or 0)
             report.by_status.subtract(dict(before["status"].value_counts().iter_rows()))
             report.by_status["duplicate_id"] += before.height
             rows = rows.with_columns(
@@ -262,18 +275,20 @@ def _parsed_batches(dump: Dump, editions, limits: ReadLimits, threads: int) -> I
     keeps the cores busy."""
 
     def parse(records: pl.DataFrame) -> pl.DataFrame:
-        return with_publish_columns(parse_pages(records, editions)).with_columns(dump_id=pl.lit(dump.dump_id))
+        parsed = parse_pages(records, editions)
+        holds_ticker = pl.col("ticker_first_row") == pl.int_range(pl.len(), dtype=pl.UInt32)
+        parsed = parsed.with_columns(
+            ticker=pl.when(holds_ticker).then("ticker"), ticker_keys=pl.when(holds_ticker).then("ticker_keys")
+        )
+        return with_publish_columns(parsed).with_columns(dump_id=pl.lit(dump.dump_id))
 
     first_row = 0
 
     def partition_rows(parsed: pl.DataFrame) -> pl.DataFrame:
         nonlocal first_row
-        group_start = pl.col("ticker_first_row")
-        rows = parsed.select(
-            *(name for name in PART_SCHEMA if name not in ("ticker", "ticker_group")),
-            ticker=pl.when(group_start == pl.int_range(pl.len(), dtype=pl.UInt32)).then("ticker"),
-            ticker_group=group_start.cast(pl.Int64) + first_row,
-        ).select(list(PART_SCHEMA))
+        rows = parsed.with_columns(ticker_group=pl.col("ticker_first_row").cast(pl.Int64) + first_row).select(
+            list(PART_SCHEMA)
+        )
         first_row += rows.height
         return rows
 

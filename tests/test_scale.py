@@ -171,6 +171,9 @@ def test_a_repeated_page_id_holding_its_tickers_texts_leaves_its_group_counted(t
         sightings = connection.execute("SELECT count(*) FROM headline_sightings").fetchone()
     assert headlines == [("Fil deux", 2), ("Fil un", 1)]
     assert sightings == (3,)
+    [dump] = discover_dumps(dumps).dumps
+    report = write_parsed_dump(dump, tmp_path / "again.parquet")
+    assert (report.headline_sightings, report.by_status["duplicate_id"]) == (3, 2)
 
 
 @pytest.mark.slow

@@ -7,11 +7,19 @@ SELECT
     url, encoding, size_bytes, detail
 FROM read_parquet($part_files::VARCHAR[]);
 
--- ticker_ids holds substr(md5(headline_key), 1, 16) of each ticker item, hashed at parse time.
+-- A dump's pages come in groups of one edition, crawl date and ticker (ticker_group), and the
+-- group's first page holds the ticker: its texts, and its ids, substr(md5(headline_key), 1, 16)
+-- of each item, hashed at parse time. A page rejected as duplicate_id shows no ticker, though
+-- it may hold its group's.
 INSERT INTO headline_sightings BY NAME
-SELECT dump_id, page_id, unnest(range(1, len(ticker_ids) + 1)) AS position, unnest(ticker_ids) AS headline_id
-FROM read_parquet($part_files::VARCHAR[])
-WHERE ticker_ids IS NOT NULL;
+SELECT
+    page.dump_id, page.page_id,
+    unnest(range(1, len(held.ticker_ids) + 1)) AS position, unnest(held.ticker_ids) AS headline_id
+FROM read_parquet($part_files::VARCHAR[]) AS page
+JOIN (
+    SELECT dump_id, ticker_group, ticker_ids FROM read_parquet($part_files::VARCHAR[]) WHERE ticker_ids IS NOT NULL
+) AS held USING (dump_id, ticker_group)
+WHERE page.status <> 'duplicate_id';
 
 -- The best page of an article is the one with the longest body, then the earliest crawl:
 -- a truncated copy never hides a complete one.
@@ -29,9 +37,8 @@ FROM (
 WINDOW dump_article AS (PARTITION BY dump_id, article_id)
 QUALIFY row_number() OVER (PARTITION BY dump_id, article_id ORDER BY body_length DESC, crawl_date, page_id) = 1;
 
--- The first spelling of a headline is the one crawled first, then the smallest text. A dump's
--- pages come in groups of one edition, crawl date and ticker (ticker_group); the group's first
--- page holds the ticker's texts, so each group is counted, then unnested once.
+-- The first spelling of a headline is the one crawled first, then the smallest text. Each
+-- ticker group's pages are counted, then its ticker unnested once.
 INSERT INTO meta.dump_headlines BY NAME
 SELECT
     dump_id, headline_id, edition,
@@ -44,17 +51,13 @@ FROM (
     FROM (
         SELECT dump_id, edition, crawl_date, pages, unnest(ticker_ids) AS headline_id, unnest(ticker) AS text
         FROM (
-            -- A page rejected as duplicate_id has no ticker_ids: it is not counted, though it
-            -- may hold its group's texts.
-            SELECT
-                dump_id, ticker_group, any_value(edition) AS edition, any_value(crawl_date) AS crawl_date,
-                any_value(ticker_ids) AS ticker_ids, count(*) AS pages
+            SELECT dump_id, ticker_group, any_value(edition) AS edition, any_value(crawl_date) AS crawl_date, count(*) AS pages
             FROM read_parquet($part_files::VARCHAR[])
-            WHERE ticker_ids IS NOT NULL
+            WHERE ticker_group IS NOT NULL AND status <> 'duplicate_id'
             GROUP BY dump_id, ticker_group
         )
         JOIN (
-            SELECT dump_id, ticker_group, ticker
+            SELECT dump_id, ticker_group, ticker, ticker_ids
             FROM read_parquet($part_files::VARCHAR[])
             WHERE ticker IS NOT NULL
         ) USING (dump_id, ticker_group)
