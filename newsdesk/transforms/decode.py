@@ -85,31 +85,32 @@ def decode_pages(raw: list[bytes], editions: tuple[Edition, ...]) -> pl.DataFram
     marked = pages.bin.starts_with(_UTF8_BOM) | pages.bin.contains(b"\x00")
     for bom in _UTF16_BOMS:
         marked = marked | pages.bin.starts_with(bom)
-    unmarked = ~marked.to_numpy()
+    plain = ~marked.to_numpy()
     try:  # the common case: every page without a mark is plain UTF-8, validated all at once
-        text = pages.filter(pl.Series(unmarked)).cast(pl.String)
-        plain = unmarked
+        text = _others_blank(pages, plain).cast(pl.String)
     except pl.exceptions.ComputeError:  # a page that is not UTF-8: find which, 64 at a time
-        plain = unmarked & _valid_utf8(pages, raw)
-        text = pages.filter(pl.Series(plain)).cast(pl.String)
+        plain &= _valid_utf8(pages, raw)
+        text = _others_blank(pages, plain).cast(pl.String)
     decoded = pl.DataFrame({"text": text}).with_columns(
         encoding=pl.lit("utf-8"), status=pl.lit(None, pl.String), detail=pl.lit(None, pl.String)
     )
-    if plain.all():
-        return decoded
     others = np.flatnonzero(~plain)
+    if not len(others):
+        return decoded
+    # Written into their rows: putting the frames of both kinds back in order would copy every
+    # page's text.
     results = [decode_page(raw[row], editions) for row in others]
-    slow = pl.DataFrame(
-        {
-            "text": [result.text for result in results],
-            "encoding": [result.encoding for result in results],
-            "status": [result.status for result in results],
-            "detail": [result.detail for result in results],
-        },
-        schema=decoded.schema,
+    return pl.DataFrame(
+        [decoded[name].clone().scatter(others, [getattr(result, name) for result in results]) for name in decoded.columns]
     )
-    order = np.argsort(np.concatenate([np.flatnonzero(plain), others]), kind="stable")
-    return pl.concat([decoded, slow])[order]
+
+
+def _others_blank(pages: pl.Series, plain: np.ndarray) -> pl.Series:
+    """The pages with every one that is not plain UTF-8 made empty, to be cast to text at once."""
+    if plain.all():
+        return pages
+    others = np.flatnonzero(~plain)
+    return pages.clone().scatter(others, [b""] * len(others))
 
 
 def _valid_utf8(pages: pl.Series, raw: list[bytes]) -> np.ndarray:
