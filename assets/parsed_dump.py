@@ -37,7 +37,6 @@ def parsed_dump(
     context: dg.AssetExecutionContext, config: ParseConfig, dumps: DumpsFolder, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     dump = dumps.dump(context.partition_key)
-    signature = dump.signature  # before reading: a change during the read shows up next time
     target = warehouse.warehouse.part_path(dump.dump_id)
     report = write_parsed_dump(dump, target, limits=dumps.read_limits(), threads=config.threads, log=context.log.info)
     rejected = {status: count for status, count in report.by_status.items() if status != "ok"}
@@ -52,7 +51,8 @@ def parsed_dump(
             "rejected_by_reason": rejected,
             "headline_sightings": report.headline_sightings,
             "bytes_read": report.bytes,
-            DUMP_SIGNATURE: signature,
+            # As read: a file changed after its read shows up next time.
+            DUMP_SIGNATURE: report.signature,
             "partition_file": dg.MetadataValue.path(str(target)),
             "preview": dg.MetadataValue.md(
                 markdown_table(preview.select("page_id", "edition", "source", "title", "published_date"))

@@ -16,7 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from newsdesk.files import durable_write
-from newsdesk.readers import Dump, ReadLimits, read_dump
+from newsdesk.readers import Dump, DumpFiles, ReadLimits, read_dump
 from newsdesk.transforms.editions import load_editions
 from newsdesk.transforms.language import ARTICLE_OPENING_CHARS, identify_languages
 from newsdesk.transforms.parse import PARSED_SCHEMA, parse_pages
@@ -48,6 +48,7 @@ _M_ARENA_MAX, _MALLOC_ARENAS = -8, 2
 
 @dataclass
 class ParseReport:
+    signature: str = ""  # the dump's, as read (Dump.signature)
     pages: int = 0
     bytes: int = 0
     headline_sightings: int = 0
@@ -72,11 +73,12 @@ def write_parsed_dump(
 
     editions = load_editions()
     report = ParseReport()
+    files = DumpFiles()
     started = last_logged = time.monotonic()
     schema = _as_arrow(pl.DataFrame(schema=PART_SCHEMA)).schema
     with durable_write(target) as temporary:
         with pq.ParquetWriter(temporary, schema, compression="zstd", compression_level=1) as writer:
-            for parsed in _parsed_batches(dump, editions, limits, threads):
+            for parsed in _parsed_batches(dump, editions, limits, threads, files):
                 writer.write_table(_as_arrow(parsed).cast(schema))
                 report.pages += parsed.height
                 report.bytes += int(parsed["size_bytes"].sum() or 0)
@@ -89,6 +91,8 @@ def write_parsed_dump(
                     last_logged = now
                     log(f"{dump.dump_id}: {report.pages}{_PAGES_READ} {report.pages / max(now - started, 1e-9):,.0f} pages/s")
         _reject_repeated_ids(temporary, schema, report)
+    # A read stopped by its limits has not counted every file of a folder.
+    report.signature = files.signature(dump.format) if files.complete else dump.signature
     # A run worker parses dump after dump. Arrow's allocator keeps what a dump freed (the
     # writer's buffers, the text copied out of a Parquet dump) for Arrow's own reuse, and the
     # next dump asks most of its memory of polars' allocator instead.
@@ -269,10 +273,12 @@ def with_body_languages(parsed: pl.DataFrame, *, by_function_words: bool = True)
     )
 
 
-def _parsed_batches(dump: Dump, editions, limits: ReadLimits, threads: int) -> Iterator[pl.DataFrame]:
+def _parsed_batches(
+    dump: Dump, editions, limits: ReadLimits, threads: int, files: DumpFiles | None = None
+) -> Iterator[pl.DataFrame]:
     """The dump's pages as partition-file rows, batch by batch, in order. A thread reads ahead
     and several batches are parsed at once (polars works outside the GIL), so that one dump
-    keeps the cores busy."""
+    keeps the cores busy. `files` is read_dump's."""
 
     def parse(records: pl.DataFrame) -> pl.DataFrame:
         parsed = parse_pages(records, editions)
@@ -298,7 +304,7 @@ def _parsed_batches(dump: Dump, editions, limits: ReadLimits, threads: int) -> I
     most_in_flight = threads * limits.batch_bytes
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="parse") as pool:
         in_flight: deque[tuple[Future, int]] = deque()
-        for records in _read_ahead(read_dump(dump, editions, limits)):
+        for records in _read_ahead(read_dump(dump, editions, limits, files)):
             size = int(records["size_bytes"].filter(records["status"].is_null()).sum() or 0)
             while in_flight and (len(in_flight) == threads or sum(held for _, held in in_flight) + size > most_in_flight):
                 yield partition_rows(in_flight.popleft()[0].result())

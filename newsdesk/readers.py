@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import math
 import os
 import re
 import struct
@@ -67,8 +68,8 @@ class ReadLimits:
     A batch holds at most batch_pages pages and batch_bytes bytes of page text, or one page
     larger than that, which bounds a reader's memory. A page over max_page_bytes is recorded as
     `too_large` without being read. A dump that passes max_dump_records records, max_dump_bytes
-    expanded bytes, or max_expansion times its size on disk stops there, with a `too_large`
-    row that says which limit it passed; the pages before it are kept."""
+    expanded bytes, or (a compressed one) max_expansion times its size on disk stops there,
+    with a `too_large` row that says which limit it passed; the pages before it are kept."""
 
     max_page_bytes: int = DEFAULT_MAX_PAGE_BYTES
     batch_pages: int = 5000
@@ -94,9 +95,12 @@ class DumpStopped(Exception):
 class _DumpBudget:
     """What a dump has cost so far; spend() raises DumpStopped past its limits."""
 
-    def __init__(self, limits: ReadLimits, bytes_on_disk: int) -> None:
+    def __init__(self, limits: ReadLimits, bytes_on_disk: int | None) -> None:
+        """bytes_on_disk: None for a dump that does not expand (no expansion limit)."""
         self.limits = limits
-        self.most_expanded = max(_EXPANSION_JUDGED_FROM, limits.max_expansion * bytes_on_disk)
+        self.most_expanded = (
+            math.inf if bytes_on_disk is None else max(_EXPANSION_JUDGED_FROM, limits.max_expansion * bytes_on_disk)
+        )
         self.records = self.expanded = 0
 
     def look_ahead(self, expanded: int) -> None:
@@ -123,6 +127,48 @@ class _DumpBudget:
             )
 
 
+@dataclass
+class DumpFiles:
+    """What a dump's signature is made of: its files, their bytes and the newest modification
+    time (ns). `complete` once every file is counted."""
+
+    count: int = 0
+    bytes: int = 0
+    newest: int = 0
+    complete: bool = False
+
+    def add(self, stat: os.stat_result | None) -> None:
+        """One more file, with its stat (None: a file listed whose stat failed)."""
+        self.count += 1
+        if stat is not None:
+            self.bytes += stat.st_size
+            self.newest = max(self.newest, stat.st_mtime_ns)
+
+    def add_whole_file(self, path: Path) -> None:
+        """The one file a dump of any other format than a folder is."""
+        self.add(path.stat())
+        self.complete = True
+
+    def add_entry(self, entry: os.DirEntry) -> None:
+        """A file of a folder's listing: a symlink as itself, not what it points to."""
+        try:
+            self.add(entry.stat(follow_symlinks=False))
+        except OSError:  # listed but not searchable: reading records the page as unreadable
+            self.add(None)
+
+    def add_as_listed(self, path: str) -> None:
+        """A file of a listing, from its path, as add_entry counts it."""
+        try:
+            self.add(os.lstat(path))
+        except OSError:
+            self.add(None)
+
+    def signature(self, format: str) -> str:
+        """Changes whenever the dump's content does: size and modification time of the file, or
+        of every file in the folder."""
+        return f"{self.count}:{self.bytes}:{self.newest}" if format == "folder" else f"{self.bytes}:{self.newest}"
+
+
 @dataclass(frozen=True)
 class Dump:
     """One entry of the dumps folder; each dump is one partition."""
@@ -145,14 +191,12 @@ class Dump:
 
     @property
     def signature(self) -> str:
-        """Changes whenever the dump's content does: size and modification time of the
-        file, or of every file in the folder."""
-        count, size, newest = self._stat
-        return f"{size}:{newest}" if self.format != "folder" else f"{count}:{size}:{newest}"
+        """Changes whenever the dump's content does (DumpFiles.signature)."""
+        return self._stat.signature(self.format)
 
     @property
     def size_bytes(self) -> int:
-        return self._stat[1]
+        return self._stat.bytes
 
     @property
     def expected_pages(self) -> int | None:
@@ -175,24 +219,19 @@ class Dump:
         return None
 
     @cached_property
-    def _stat(self) -> tuple[int, int, int]:
-        """(files, bytes, newest modification time in ns), taken once: a Dump describes its
-        entry as it was when first asked (a folder dump costs a stat of every file); list the
-        dumps again to see later changes."""
+    def _stat(self) -> DumpFiles:
+        """The dump's files, taken once: a Dump describes its entry as it was when first asked
+        (a folder dump costs a stat of every file; reading it counts them as it goes, read_dump);
+        list the dumps again to see later changes."""
+        files = DumpFiles()
         if self.format != "folder":
-            stat = self.path.stat()
-            return 1, stat.st_size, stat.st_mtime_ns
-        count = size = newest = 0
+            files.add_whole_file(self.path)
+            return files
         for _, entry in _files(str(self.path)):
-            if isinstance(entry, OSError):
-                continue  # reading the dump records the folder as unreadable
-            try:
-                stat = entry.stat(follow_symlinks=False)
-            except OSError:  # listed but not searchable: reading records the page as unreadable
-                count += 1
-                continue
-            count, size, newest = count + 1, size + stat.st_size, max(newest, stat.st_mtime_ns)
-        return count, size, newest
+            if not isinstance(entry, OSError):  # reading the dump records a folder it cannot list
+                files.add_entry(entry)
+        files.complete = True
+        return files
 
     @property
     def is_marked_complete(self) -> bool:
@@ -267,24 +306,37 @@ def _as_dump(entry: Path) -> Dump | None:
     return None
 
 
-def read_dump(dump: Dump, editions: tuple[Edition, ...], limits: ReadLimits = ReadLimits()) -> Iterator[pl.DataFrame]:
+def read_dump(
+    dump: Dump, editions: tuple[Edition, ...], limits: ReadLimits = ReadLimits(), files: DumpFiles | None = None
+) -> Iterator[pl.DataFrame]:
     """The dump's pages as frames of RECORD_SCHEMA, in dump order, each within the limits'
-    batch_pages and batch_bytes."""
-    budget = _DumpBudget(limits, dump.size_bytes)
-    if dump.format == "parquet":
-        batches = _parquet_batches(dump.path, editions, limits, budget)
+    batch_pages and batch_bytes.
+
+    `files`, if given, gets the dump's files as read, for its signature: a folder's are counted
+    from the stat that reading each file takes, instead of a stat of every file before, and are
+    complete once the read reaches the folder's end; a file's stat is taken before reading it."""
+    files = DumpFiles() if files is None else files
+    if dump.format == "folder":
+        # A folder's pages are its files, which expand to nothing more: max_expansion is for
+        # compressed dumps.
+        budget = _DumpBudget(limits, None)
+        batches = _record_batches(_folder_records(dump.path, limits.max_page_bytes, budget, files), editions, limits, budget, dump)
     else:
-        records = {
-            "folder": _folder_records,
-            "jsonl": _jsonl_records,
-            "jsonl.gz": _jsonl_records,
-            "jsonl.zst": _jsonl_records,
-            "zip": _zip_records,
-            "tar.gz": _tar_records,
-            "warc.wet": _wet_records,
-            "warc.wet.gz": _wet_records,
-        }[dump.format](dump.path, limits.max_page_bytes, budget)
-        batches = _record_batches(records, editions, limits, budget, dump)
+        files.add_whole_file(dump.path)
+        budget = _DumpBudget(limits, files.bytes)
+        if dump.format == "parquet":
+            batches = _parquet_batches(dump.path, editions, limits, budget)
+        else:
+            records = {
+                "jsonl": _jsonl_records,
+                "jsonl.gz": _jsonl_records,
+                "jsonl.zst": _jsonl_records,
+                "zip": _zip_records,
+                "tar.gz": _tar_records,
+                "warc.wet": _wet_records,
+                "warc.wet.gz": _wet_records,
+            }[dump.format](dump.path, limits.max_page_bytes, budget)
+            batches = _record_batches(records, editions, limits, budget, dump)
     for batch in batches:
         yield _with_crawl_dates(batch, dump.crawl_date_from_name)
 
@@ -303,7 +355,7 @@ def _record_batches(
     try:
         for record in records:
             budget.spend(0, records=1)
-            size = record["size_bytes"] if record.get("raw") is not None or record.get("text") is not None else 0
+            size = record["size_bytes"] if record.get("status") is None else 0  # a rejection holds no text
             if batch and (len(batch) == limits.batch_pages or batch_bytes + size > limits.batch_bytes):
                 yield _frame(batch, editions)
                 batch, batch_bytes = [], 0
@@ -320,26 +372,39 @@ def _stopped(path: Path, stop: DumpStopped) -> dict:
 
 
 def _frame(records: list[dict], editions: tuple[Edition, ...]) -> pl.DataFrame:
-    """The records as a frame; their raw bytes decoded together (decode_pages), so that a
-    page's text never becomes a Python string on the way."""
-    schema = {**RECORD_SCHEMA, "crawl_date": pl.String}
-    frame = pl.DataFrame({name: [record.get(name) for record in records] for name in schema}, schema=schema)
+    """The records as a frame; their raw bytes decoded together (decode_pages) and their JSON
+    lines read together (_json_pages), so that a page's text never becomes a Python string on
+    the way."""
+    frame = _records_frame(records)
     raw_rows = [row for row, record in enumerate(records) if record.get("raw") is not None]
-    return _with_decoded(frame, raw_rows, [records[row]["raw"] for row in raw_rows], editions)
+    frame = _with_decoded(frame, raw_rows, [records[row]["raw"] for row in raw_rows], editions)
+    json_rows = [row for row, record in enumerate(records) if record.get("json") is not None]
+    if not json_rows:
+        return frame
+    pages = _json_pages([records[row]["json"] for row in json_rows], [records[row]["page_id"] for row in json_rows])
+    return _with_rows(frame, json_rows, pages.get_columns())
+
+
+def _records_frame(records: list[dict]) -> pl.DataFrame:
+    """The records' RECORD_SCHEMA fields, crawl_date as text, as they are."""
+    schema = {**RECORD_SCHEMA, "crawl_date": pl.String}
+    return pl.DataFrame({name: [record.get(name) for record in records] for name in schema}, schema=schema)
 
 
 def _with_decoded(frame: pl.DataFrame, raw_rows: list[int], raw: list[bytes], editions) -> pl.DataFrame:
     """The frame with the given rows' text, encoding, status and detail decoded from raw."""
-    if not raw_rows:
-        return frame
-    decoded = decode_pages(raw, editions).get_columns()
-    if len(raw_rows) == frame.height:
-        return frame.with_columns(decoded)
-    # Some records were rejected before any bytes were read: decoded rows go back in place.
-    rows = pl.Series("row", raw_rows, dtype=pl.UInt32)
+    return _with_rows(frame, raw_rows, decode_pages(raw, editions).get_columns()) if raw_rows else frame
+
+
+def _with_rows(frame: pl.DataFrame, rows: list[int], columns: list[pl.Series]) -> pl.DataFrame:
+    """The frame with these columns' values in the given rows (in order)."""
+    if len(rows) == frame.height:
+        return frame.with_columns(columns)
+    # Some records were rejected before any bytes were read: the other rows go back in place.
+    row_numbers = pl.Series("row", rows, dtype=pl.UInt32)
     indexed = frame.with_row_index("row")
-    rejected = indexed.filter(~pl.col("row").is_in(rows.implode()))
-    read = indexed[raw_rows].with_columns(decoded)
+    rejected = indexed.filter(~pl.col("row").is_in(row_numbers.implode()))
+    read = indexed[rows].with_columns(columns)
     return pl.concat([rejected, read]).sort("row").drop("row")
 
 
@@ -354,22 +419,24 @@ def _too_large(page_id: str, size: int, limit: int, **fields) -> dict:
     )
 
 
-def _folder_records(root: Path, limit: int, budget: _DumpBudget) -> Iterator[dict]:
+def _folder_records(root: Path, limit: int, budget: _DumpBudget, files: DumpFiles) -> Iterator[dict]:
     # Plain strings and os calls, not pathlib: per-file overhead is the cost of this reader.
     base = str(root)
     real_root = os.path.realpath(base) + os.sep
     found = sorted(
-        ((path[len(base) + 1 :].replace(os.sep, "/"), path, kind) for path, kind in _txt_files(base)),
+        ((path[len(base) + 1 :].replace(os.sep, "/"), path, kind) for path, kind in _txt_files(base, files)),
         key=lambda item: item[0],
     )
     with _Prefetcher([path if kind == (False, True) else None for _, path, kind in found]) as prefetcher:
-        yield from _folder_entries(found, real_root, limit, budget, prefetcher)
+        yield from _folder_entries(found, real_root, limit, budget, prefetcher, files)
+    files.complete = True
 
 
 def _folder_entries(
     found: list[tuple[str, str, tuple[bool, bool] | OSError | str]], real_root: str, limit: int, budget: _DumpBudget,
-    prefetcher: _Prefetcher,
+    prefetcher: _Prefetcher, files: DumpFiles,
 ) -> Iterator[dict]:
+    """The records of the listed files, read; each file counted in `files` (Dump._stat's count)."""
     for index, (relative, path, kind) in enumerate(found):
         if isinstance(kind, OSError):  # a folder that cannot be listed: its pages are unknown
             yield _page(
@@ -379,12 +446,15 @@ def _folder_entries(
             )
             continue
         if kind == _LINKED_FOLDER:  # followed, it could reach outside the dump, or loop
+            files.add_as_listed(path)
             yield _page(
                 f"{text_of_name(relative)}/", status="unsafe_link", detail="symlinked folder, not followed: its pages are not read"
             )
             continue
         page_id = text_of_name(relative[: -len(".txt")])
         is_link, is_regular = kind
+        if is_link or not is_regular:  # counted as itself, not as what it points to or holds
+            files.add_as_listed(path)
         if is_link and not os.path.realpath(path).startswith(real_root):
             yield _page(page_id, status="unsafe_link", detail="symlink pointing outside the dump")
             continue
@@ -394,11 +464,15 @@ def _folder_entries(
         if not is_regular:  # a FIFO would block the read forever, a device never end it
             yield _page(page_id, status="unsafe_member", detail="not a regular file (a FIFO, device or socket): not read")
             continue
-        started = time.perf_counter()
+        started, counted = time.perf_counter(), is_link
         try:
             descriptor = os.open(path, os.O_RDONLY)
             try:
-                size = os.fstat(descriptor).st_size
+                stat = os.fstat(descriptor)  # the regular file's own: what a stat of the listing gives
+                if not counted:
+                    files.add(stat)
+                    counted = True
+                size = stat.st_size
                 if size > limit:
                     yield _too_large(page_id, size, limit)
                     continue
@@ -406,6 +480,8 @@ def _folder_entries(
             finally:
                 os.close(descriptor)
         except OSError as error:
+            if not counted:
+                files.add_as_listed(path)
             yield _page(page_id, status="unreadable", detail=f"{type(error).__name__}: {error.strerror or error}")
             continue
         prefetcher.read(index, time.perf_counter() - started)
@@ -492,10 +568,11 @@ _PREFETCHERS = 2
 _LINKED_FOLDER = "linked folder"
 
 
-def _txt_files(base: str) -> Iterator[tuple[str, tuple[bool, bool] | OSError | str]]:
+def _txt_files(base: str, others: DumpFiles | None = None) -> Iterator[tuple[str, tuple[bool, bool] | OSError | str]]:
     """(path, (is a symlink, is a regular file or a link to one)) of every .txt entry under
     base that is not a folder, (path, error) of every folder that cannot be listed, and (path,
-    _LINKED_FOLDER) of every symlink to a folder. Known without a system call, but for symlinks."""
+    _LINKED_FOLDER) of every symlink to a folder. Known without a system call, but for symlinks.
+    The other files are counted in `others`, if given."""
     for folder, entry in _files(base):
         if isinstance(entry, OSError):
             yield folder, entry
@@ -507,6 +584,8 @@ def _txt_files(base: str) -> Iterator[tuple[str, tuple[bool, bool] | OSError | s
             except OSError:
                 is_regular = False
             yield os.path.join(folder, entry.name), (entry.is_symlink(), is_regular)
+        elif others is not None:
+            others.add_entry(entry)
 
 
 def _is_folder(entry: os.DirEntry) -> bool:
@@ -671,7 +750,7 @@ def _jsonl_records(path: Path, limit: int, budget: _DumpBudget) -> Iterator[dict
                 if line is None:
                     yield _too_large(str(line_no), size, limit)
                 elif line.strip():
-                    yield _json_record(line, line_no)
+                    yield {"page_id": str(line_no), "json": line, "size_bytes": size}
         except (OSError, EOFError, ValueError) as error:
             # A truncated or corrupt compressed stream: keep what was read, record where it broke.
             yield _page(f"{text_of_name(path.name)}#truncated", status="bad_record", detail=f"stream ends early: {error}")
@@ -761,14 +840,63 @@ def _json_value(line: bytes) -> tuple[object, bool]:
     return json.loads(line), any(escape in line for escape in _SURROGATE_ESCAPES)
 
 
-def _json_record(line: bytes, line_no: int) -> dict:
-    page_id = str(line_no)
+def _json_pages(lines: list[bytes], line_ids: list[str]) -> pl.DataFrame:
+    """The pages of JSON lines, with the RECORD_SCHEMA columns (crawl_date as text), as
+    _json_record reads them one at a time; `line_ids`: the page_id of a line without an id.
+
+    pyarrow's JSON reader reads the lines together, without a Python object per value: twice
+    as fast (docs/scaling.md). It refuses what json refuses (invalid JSON, NaN, a lone surrogate,
+    a key given twice) and a field of another type than text: then every line of the batch is
+    read one at a time, and so is a line without a text, whose rejection says why."""
+    sizes = pl.Series("size_bytes", [len(line) for line in lines], dtype=pl.Int64)
+    read = _read_json_lines(b"".join(lines))
+    if read is None or read.num_rows != len(lines):  # a line holding two objects gives two rows
+        return _records_frame([_json_record(line, page_id) for line, page_id in zip(lines, line_ids)])
+    pages = pl.from_arrow(read).select(
+        page_id=pl.coalesce("id", pl.Series(line_ids, dtype=pl.String)),
+        crawl_date=pl.when(pl.col("crawl_date").is_null() | (pl.col("crawl_date") == "")).then("date").otherwise("crawl_date"),
+        url="url",
+        text="text",
+        encoding=pl.lit("json"),
+        size_bytes=sizes,
+        status=pl.lit(None, pl.String),
+        detail=pl.lit(None, pl.String),
+    )
+    without_text = pages["text"].is_null().arg_true().to_list()
+    if not without_text:
+        return pages
+    rejected = _records_frame([_json_record(lines[row], line_ids[row]) for row in without_text])
+    return _with_rows(pages, without_text, rejected.get_columns())
+
+
+def _read_json_lines(lines: bytes):
+    """The JSON lines' page fields as a pyarrow table, a row per object, or None where pyarrow
+    refuses them (or a field is not text)."""
+    import pyarrow as pa
+    import pyarrow.json as pa_json
+
+    schema = pa.schema([(field, pa.string()) for field in _JSON_FIELDS])
+    try:
+        return pa_json.read_json(
+            pa.py_buffer(lines if lines.endswith(b"\n") else lines + b"\n"),  # a stream's last line may have no end
+            read_options=pa_json.ReadOptions(use_threads=False, block_size=len(lines) + 2),
+            parse_options=pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore"),
+        )
+    except (ValueError, OverflowError):  # pyarrow.ArrowInvalid is a ValueError
+        return None
+
+
+def _json_record(line: bytes, page_id: str) -> dict:
     try:
         record, may_hold_surrogates = _json_value(line)
     except ValueError as error:
         return _page(page_id, status="bad_record", detail=f"invalid JSON: {error}", size_bytes=len(line))
     except RecursionError:
-        return _page(page_id, status="bad_record", detail="invalid JSON: nested too deep", size_bytes=len(line))
+        # json's own limit, which pyarrow, reading a batch of lines, does not have (_json_pages)
+        read = _read_json_lines(line)
+        if read is None or read.num_rows != 1 or read["text"][0].as_py() is None:
+            return _page(page_id, status="bad_record", detail="invalid JSON: nested too deep", size_bytes=len(line))
+        record, may_hold_surrogates = read.to_pylist()[0], False
     if not isinstance(record, dict):
         return _page(page_id, status="bad_record", detail="JSON line is not an object", size_bytes=len(line))
     if may_hold_surrogates:

@@ -93,6 +93,55 @@ def test_jsonl_lines_that_only_python_json_reads_keep_their_values(tmp_path, edi
     ]
 
 
+# Lines that pyarrow reads, with their batch, as json reads them one at a time...
+_LINES_READ_TOGETHER = [
+    '{"id": "plain", "text": "Une page", "url": "http://a", "crawl_date": "2025-12-01"}',
+    '{"text": "sans id", "crawl_date": "", "date": "2025-12-02"}',
+    '{"id": "empty", "text": ""}',
+    '{"id": "escapes", "te\\u0078t": "a\\u0000b \\ud83d\\ude00 \\"q\\" \\\\x41"}',
+    '{"id": "extras", "text": "x", "n": NaN, "m": Infinity, "big": 123456789012345678901234567890, "n": 2}',
+    '  {"id": "spaced", "text": "x"}\r',
+    '{"id": "no text"}',
+    '{"id": "null text", "text": null}',
+    '{"id": "deep", "text": "x", "d": ' + "[" * 5000 + "]" * 5000 + "}",
+]
+# ... and lines it refuses, which make its batch read one line at a time.
+_LINES_READ_ALONE = [
+    '{"id": 7, "text": "x"}',
+    '{"id": "twice", "text": "a", "text": "b"}',
+    '{"id": "lone", "text": "a\\udc80"}',
+    '{"id": "a"} {"id": "b"}',
+    '{"id": "nan", "text": NaN}',
+    "{not json",
+    '\ufeff{"id": "bom", "text": "x"}',  # after the batch's first line
+]
+
+
+@pytest.mark.parametrize("odd", _LINES_READ_ALONE)
+def test_jsonl_lines_read_together_give_the_pages_read_one_at_a_time(tmp_path, editions, odd):
+    """A batch's JSON lines are read together, unless one of them is refused: then every line of
+    the batch is read one at a time, and the pages are the same either way."""
+    assert readers._read_json_lines("\n".join(_LINES_READ_TOGETHER).encode()) is not None
+    refused = readers._read_json_lines("\n".join([*_LINES_READ_TOGETHER, odd]).encode())
+    assert refused is None or refused.num_rows > len(_LINES_READ_TOGETHER) + 1  # two objects on a line
+    frames = {}
+    for name, lines in {"together": _LINES_READ_TOGETHER, "alone": [*_LINES_READ_TOGETHER, odd]}.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "feed_20251130.jsonl").write_text("\n".join(lines) + "\n")
+        frames[name] = read_all(only_dump(tmp_path / name), editions)
+    together, alone = frames["together"], frames["alone"]
+    assert alone.height == together.height + 1
+    assert alone.head(together.height).equals(together)
+    assert together.select("page_id", "status", "detail").rows() == [
+        ("plain", None, None), ("2", None, None), ("empty", None, None), ("escapes", None, None),
+        ("extras", None, None), ("spaced", None, None),
+        ("no text", "bad_record", "record has no text field"), ("null text", "bad_record", "text is null"),
+        ("deep", None, None),
+    ]
+    assert together["text"][3] == 'a\x00b \U0001f600 "q" \\x41'
+    assert together["crawl_date"][:2].to_list() == [date(2025, 12, 1), date(2025, 12, 2)]
+
+
 def test_zstd_jsonl(tmp_path, editions):
     import zstandard
 
@@ -183,6 +232,35 @@ def test_special_files_are_rejected_without_being_opened(tmp_path):
         ("page", None),
         ("to-fifo", "unsafe_member"),
     ]
+
+
+def test_reading_a_folder_dump_takes_the_signature_a_stat_of_its_files_gives(tmp_path, editions):
+    """The files a read counts, from the stat that reading each takes, give the signature that a
+    stat of every listed file gives, whatever the files are; a read stopped by its limits has
+    not counted them all."""
+    dump = tmp_path / "d-2026-01-01"
+    (dump / "sub").mkdir(parents=True)
+    (dump / "page.txt").write_text(make_page())
+    (dump / "sub" / "big.txt").write_text(make_page() * 3)
+    (dump / "notes.md").write_text("not a page")
+    os.mkfifo(dump / "fifo.txt")
+    (dump / "link.txt").symlink_to(dump / "sub" / "big.txt")
+    (dump / "outside.txt").symlink_to(tmp_path / "elsewhere.txt")
+    (tmp_path / "elsewhere.txt").write_text(make_page() * 5)
+    (dump / "dangling.txt").symlink_to(dump / "nothing.txt")
+    (dump / "linked-folder").symlink_to(dump / "sub")
+    os.utime(dump / "notes.md", ns=(1, 2_000_000_000_000_000_000))  # the newest file is not a page
+    limits = ReadLimits(max_page_bytes=len(make_page().encode()) * 2)
+    files = readers.DumpFiles()
+    pages = pl.concat(read_dump(only_dump(tmp_path), editions, limits, files))
+    assert pages.height == 7 and files.complete
+    assert files.signature("folder") == only_dump(tmp_path).signature
+    assert files.signature("folder").startswith("8:")
+    (dump / "page.txt").write_text(make_page() + "more")
+    assert files.signature("folder") != only_dump(tmp_path).signature
+    stopped = readers.DumpFiles()
+    list(read_dump(only_dump(tmp_path), editions, ReadLimits(max_dump_records=2), stopped))
+    assert not stopped.complete
 
 
 def batches_of(path, limits=ReadLimits()):
