@@ -400,7 +400,7 @@ def _with_rows(frame: pl.DataFrame, rows: list[int], columns: list[pl.Series]) -
     """The frame with these columns' values in the given rows (in order)."""
     if len(rows) == frame.height:
         return frame.with_columns(columns)
-    # Some records were rejected before any bytes were read: the other rows go back in place.
+    # The other rows (rejected before any bytes were read, say) keep their values, in place.
     row_numbers = pl.Series("row", rows, dtype=pl.UInt32)
     indexed = frame.with_row_index("row")
     rejected = indexed.filter(~pl.col("row").is_in(row_numbers.implode()))
@@ -844,8 +844,8 @@ def _json_pages(lines: list[bytes], line_ids: list[str]) -> pl.DataFrame:
     """The pages of JSON lines, with the RECORD_SCHEMA columns (crawl_date as text), as
     _json_record reads them one at a time; `line_ids`: the page_id of a line without an id.
 
-    pyarrow's JSON reader reads the lines together, without a Python object per value: twice
-    as fast (docs/scaling.md). It refuses what json refuses (invalid JSON, NaN, a lone surrogate,
+    pyarrow's JSON reader reads the lines together, without a Python object per value and
+    without holding the GIL (docs/scaling.md). It refuses what json refuses (invalid JSON, NaN, a lone surrogate,
     a key given twice) and a field of another type than text: then every line of the batch is
     read one at a time, and so is a line without a text, whose rejection says why."""
     sizes = pl.Series("size_bytes", [len(line) for line in lines], dtype=pl.Int64)
