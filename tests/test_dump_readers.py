@@ -114,20 +114,26 @@ _LINES_READ_ALONE = [
     '{"id": "nan", "text": NaN}',
     "{not json",
     '\ufeff{"id": "bom", "text": "x"}',  # after the batch's first line
+    '{"id": "latin-1", "text": "x", "other": "caf\udce9"}',  # the byte 0xE9, where pyarrow does not look
 ]
+
+
+def jsonl(lines: list[str]) -> bytes:
+    """The lines as a file's bytes; lone surrogates stand for bytes that are not UTF-8."""
+    return ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape")
 
 
 @pytest.mark.parametrize("odd", _LINES_READ_ALONE)
 def test_jsonl_lines_read_together_give_the_pages_read_one_at_a_time(tmp_path, editions, odd):
     """A batch's JSON lines are read together, unless one of them is refused: then every line of
     the batch is read one at a time, and the pages are the same either way."""
-    assert readers._read_json_lines("\n".join(_LINES_READ_TOGETHER).encode()) is not None
-    refused = readers._read_json_lines("\n".join([*_LINES_READ_TOGETHER, odd]).encode())
+    assert readers._read_json_lines(jsonl(_LINES_READ_TOGETHER)) is not None
+    refused = readers._read_json_lines(jsonl([*_LINES_READ_TOGETHER, odd]))
     assert refused is None or refused.num_rows > len(_LINES_READ_TOGETHER) + 1  # two objects on a line
     frames = {}
     for name, lines in {"together": _LINES_READ_TOGETHER, "alone": [*_LINES_READ_TOGETHER, odd]}.items():
         (tmp_path / name).mkdir()
-        (tmp_path / name / "feed_20251130.jsonl").write_text("\n".join(lines) + "\n")
+        (tmp_path / name / "feed_20251130.jsonl").write_bytes(jsonl(lines))
         frames[name] = read_all(only_dump(tmp_path / name), editions)
     together, alone = frames["together"], frames["alone"]
     assert alone.height == together.height + 1
