@@ -273,9 +273,7 @@ def with_body_languages(parsed: pl.DataFrame, *, by_function_words: bool = True)
     )
 
 
-def _parsed_batches(
-    dump: Dump, editions, limits: ReadLimits, threads: int, files: DumpFiles | None = None
-) -> Iterator[pl.DataFrame]:
+def _parsed_batches(dump: Dump, editions, limits: ReadLimits, threads: int, files: DumpFiles) -> Iterator[pl.DataFrame]:
     """The dump's pages as partition-file rows, batch by batch, in order. A thread reads ahead
     and several batches are parsed at once (polars works outside the GIL), so that one dump
     keeps the cores busy. `files` is read_dump's."""

@@ -845,13 +845,13 @@ def _json_pages(lines: list[bytes], line_ids: list[str]) -> pl.DataFrame:
     _json_record reads them one at a time; `line_ids`: the page_id of a line without an id.
 
     pyarrow's JSON reader reads the lines together, without a Python object per value and
-    without holding the GIL (docs/scaling.md). It refuses what json refuses (invalid JSON, NaN, a lone surrogate,
-    a key given twice) and a field of another type than text: then every line of the batch is
-    read one at a time, and so is a line without a text, whose rejection says why."""
-    sizes = pl.Series("size_bytes", [len(line) for line in lines], dtype=pl.Int64)
+    without holding the GIL (docs/scaling.md). Where it refuses them (_read_json_lines), every
+    line of the batch is read one at a time, and so is a line without a text, whose rejection
+    says why."""
     read = _read_json_lines(b"".join(lines))
     if read is None or read.num_rows != len(lines):  # a line holding two objects gives two rows
         return _records_frame([_json_record(line, page_id) for line, page_id in zip(lines, line_ids)])
+    sizes = pl.Series("size_bytes", [len(line) for line in lines], dtype=pl.Int64)
     pages = pl.from_arrow(read).select(
         page_id=pl.coalesce("id", pl.Series(line_ids, dtype=pl.String)),
         crawl_date=pl.when(pl.col("crawl_date").is_null() | (pl.col("crawl_date") == "")).then("date").otherwise("crawl_date"),
@@ -871,8 +871,9 @@ def _json_pages(lines: list[bytes], line_ids: list[str]) -> pl.DataFrame:
 
 def _read_json_lines(lines: bytes):
     """The JSON lines' page fields as a pyarrow table, a row per object, or None where pyarrow
-    refuses them (or a field is not text), or where they are not UTF-8: pyarrow checks the
-    fields it reads, not the keys and values it skips, and json refuses a line for any of them."""
+    refuses them as json would (invalid JSON, NaN, a lone surrogate, a key given twice), where a
+    page field is not text, or where they are not UTF-8: pyarrow checks the fields it reads,
+    not the keys and values it skips, and json refuses a line for any of them."""
     import pyarrow as pa
     import pyarrow.json as pa_json
 
