@@ -98,6 +98,8 @@ _BATCH_SIZE = 50_000
 # answers as 1,000 on benchmarks/eval and on the samples, at 2.5 times the speed.
 ARTICLE_OPENING_CHARS = 400
 
+# identify_languages' answer, a row per distinct text.
+_ANSWER_SCHEMA = {"text": pl.String, "language": pl.String, "language_score": pl.Float64}
 _LETTER = r"\p{L}"
 _UPPERCASE_LETTER = r"\p{Lu}"
 _LOWERCASE_WORD = r"(?:^|[^\p{L}])\p{Ll}\p{L}"
@@ -126,12 +128,14 @@ def identify_languages(
         # the editions' languages, and the model guesses wildly on it (German for Tifinagh).
         needs_model &= pl.col("latin_share") >= 0.5
     unscripted = by_script.filter(needs_model)
+    # A batch of Arabic openings has none left: each step below costs milliseconds even on no rows.
     worded = (
         _decided_by_function_words(unscripted)
-        if kind == "article" and by_function_words
-        else pl.DataFrame(schema={"text": pl.String, "language": pl.String, "language_score": pl.Float64})
+        if kind == "article" and by_function_words and unscripted.height
+        else pl.DataFrame(schema=_ANSWER_SCHEMA)
     )
-    modelled = _model_languages(unscripted.join(worded, on="text", how="anti"), kind)
+    undecided = unscripted.join(worded, on="text", how="anti") if worded.height else unscripted
+    modelled = _model_languages(undecided, kind) if undecided.height else pl.DataFrame(schema=_ANSWER_SCHEMA)
     scripted = by_script.filter(~needs_model).select(
         "text",
         language=pl.when(pl.col("arabic_share") >= ARABIC_LETTER_SHARE).then(pl.lit("ar")).otherwise(pl.lit(UNDETERMINED)),
