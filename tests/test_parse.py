@@ -6,7 +6,7 @@ import pytest
 
 from newsdesk.transforms.decode import decode_page
 from newsdesk.transforms.editions import load_editions
-from newsdesk.transforms.parse import parse_pages
+from newsdesk.transforms.parse import _CONTROL_CHARS, _has_control_chars, parse_pages
 from tests.builders import FOOTER, REAL_PAGE, make_page, records
 
 
@@ -145,6 +145,29 @@ def test_control_characters_are_found_wherever_the_page_text_lies_in_memory(edit
     assert frame.n_chunks() == 2
     statuses = parse_pages(frame, editions)["status"].to_list()
     assert statuses == ["ok", "binary", "binary", "binary", "ok", "binary"]
+
+
+def test_control_characters_are_found_at_every_offset_and_in_every_mix():
+    """Runs of one to five control characters (each kind, mixed with tab, newline, form feed
+    and DEL), a NUL, and a DEL alone, at each byte offset of texts long and short, in frames of
+    one and of several chunks: the test says what the regex over the whole text says."""
+    runs = [
+        "\x01", "\x01\x02\x03", "\x01\x02\x03\x04", "\x1f\x0b\x0e\x08\x05", "\x01\n\x02\x03\x04",
+        "\t\n\x0c\r", "\n\n\n\n", "\x7f\x7f\x7f\x7f", "\x7f\x01\x7f", "\x02\x7f\x03\x04", "\x00", "\x7f", "\x0b\x0b\t\x0b\x0b",
+    ]
+    texts = [
+        prefix * offset + run + suffix
+        for run in runs
+        for offset in range(9)
+        for prefix, suffix in (("a", ""), ("é", " fin de la ligne"), ("x", "\n" * 20))
+    ]
+    texts += [text + "\n\n" for text in texts] + ["", "court", "a\x01\x02\x03\x04"]
+    expected = pl.Series(texts).str.contains(_CONTROL_CHARS + "{4}|\x00").to_list()
+    assert any(expected) and not all(expected)
+    assert _has_control_chars(pl.Series(texts)).to_list() == expected
+    chunked = pl.concat([pl.Series(texts[i::5]) for i in range(5)], rechunk=False)
+    assert chunked.n_chunks() == 5
+    assert _has_control_chars(chunked).to_list() == chunked.str.contains(_CONTROL_CHARS + "{4}|\x00").to_list()
 
 
 def test_reader_rejections_are_kept(editions):

@@ -18,7 +18,9 @@ _ARABIC_INDIC_DIGITS = [*"٠١٢٣٤٥٦٧٨٩", *"۰۱۲۳۴۵۶۷۸۹"]
 _ASCII_DIGITS = [*"0123456789", *"0123456789"]
 # Control characters other than tab, newline, form feed and carriage return.
 _CONTROL_CHARS = r"[\x01-\x08\x0b\x0e-\x1f\x7f]"
-_ALLOWED_CONTROL_BYTES = np.array([0x09, 0x0A, 0x0C, 0x0D], dtype=np.uint8)
+# _CONTROL_CHARS and NUL, by byte value.
+_CONTROL_BYTE = np.zeros(256, dtype=bool)
+_CONTROL_BYTE[[*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F]] = True
 # Arrow string views hold strings of up to 12 bytes themselves, longer ones point into a buffer.
 _INLINE_VIEW_BYTES = 12
 
@@ -123,16 +125,17 @@ def _has_control_chars(text: pl.Series) -> pl.Series:
     """Whether each text holds a NUL or four control characters in a row.
 
     A regex scan of every page is the slow part of this test, and control characters are rare:
-    numpy finds the pages holding any byte below 0x20 other than tab, line feed, form feed and
-    carriage return (or DEL), and only those pages meet the regex. It reads polars' own string
-    buffers (Arrow string views, no copy): a long string is a (buffer, offset, length) view into
-    them, a string of at most 12 bytes is held in its view and goes to the regex directly.
+    only the pages that may hold them meet the regex. Four bytes in a row hold two that start at
+    an even offset, so numpy reads polars' own string buffers (Arrow string views, no copy) as
+    two-byte words and finds the words whose bytes are both control characters; a NUL or a DEL
+    anywhere is a literal search. A long string is a (buffer, offset, length) view into the
+    buffers; a string of at most 12 bytes is held in its view and goes to the regex directly.
     """
     array = text.to_arrow(compat_level=pl.CompatLevel.newest())
     views = np.frombuffer(array.buffers()[1], dtype=np.int32).reshape(-1, 4)[array.offset : array.offset + len(array)]
     lengths, buffer_index, offsets = views[:, 0], views[:, 2], views[:, 3]
     inline = lengths <= _INLINE_VIEW_BYTES
-    suspect = inline & (lengths > 0)
+    suspect = (inline & (lengths > 0)) | text.str.contains("\x00|\x7f").fill_null(False).to_numpy()
     # The long strings grouped by the buffer they point into: a frame may hold hundreds of buffers.
     long = np.flatnonzero(~inline)
     long = long[np.argsort(buffer_index[long], kind="stable")]
@@ -143,10 +146,10 @@ def _has_control_chars(text: pl.Series) -> pl.Series:
         if not len(rows):
             continue
         data = np.frombuffer(buffer, dtype=np.uint8)
-        low = np.flatnonzero(data < 0x20)
-        control = low[~np.isin(data[low], _ALLOWED_CONTROL_BYTES)]
-        positions = np.sort(np.concatenate([control, np.flatnonzero(data == 0x7F)]))
-        # Views may overlap: a string holds a position when one lies in [offset, offset + length).
+        # Words of two bytes below 0x20 (mostly blank lines), then those of two control characters.
+        low_words = np.flatnonzero((data[: len(data) // 2 * 2].view(np.uint16) & 0xE0E0) == 0)
+        positions = 2 * low_words[_CONTROL_BYTE[data[2 * low_words]] & _CONTROL_BYTE[data[2 * low_words + 1]]]
+        # Views may overlap: a string holds a word when its first byte lies in [offset, offset + length).
         starts = offsets[rows].astype(np.int64)
         holds = np.searchsorted(positions, starts + lengths[rows]) > np.searchsorted(positions, starts)
         suspect[rows[holds]] = True
