@@ -286,6 +286,13 @@ def _configure_environment(args: argparse.Namespace, pages_url: str = "") -> Non
             args.dumps, args.warehouse, args.max_page_bytes, args.catalog, args.data_path, pages_url
         )
     )
+    # Polars writes its allocator's settings into the environment as it is imported (its own,
+    # then those the variable held), and jemalloc takes an option's last value: newsdesk's come
+    # last in the run workers and the processes of `dg dev`, which import polars after this.
+    name, settings = POLARS_ALLOCATOR_SETTINGS
+    held = os.environ.get(name, "")
+    if not held.endswith(settings):
+        os.environ[name] = f"{held},{settings}" if held else settings
     # One instance per warehouse: its runs, partitions and last parses describe that warehouse
     # only (a shared one made a new warehouse report removing dumps it never had).
     shared = "DAGSTER_HOME" in os.environ  # one the user chose, which other warehouses may name too
@@ -299,6 +306,13 @@ def _configure_environment(args: argparse.Namespace, pages_url: str = "") -> Non
             _claim_dagster_home(home, _warehouse(args))
     except OSError as error:
         raise CliError(f"cannot set up the Dagster instance in {home}: {error.strerror or error}") from None
+
+
+# Polars' allocator (jemalloc) keeps the memory a batch freed for the next batches for 30 s:
+# with polars' own settings it handed it back to the system after half a second, from
+# background threads, and a run worker faulted it in again, zeroed, batch after batch
+# (docs/scaling.md has the figures).
+POLARS_ALLOCATOR_SETTINGS = ("_RJEM_MALLOC_CONF", "background_thread:false,dirty_decay_ms:30000,muzzy_decay_ms:0")
 
 
 _HOME_OWNER = "newsdesk_warehouse"  # in a Dagster home: the warehouse whose instance it is

@@ -245,3 +245,26 @@ def test_unusable_places_and_settings_are_one_line(tmp_path):
         result = newsdesk("run", *args, env={name: value for name, value in os.environ.items() if name != "DAGSTER_HOME"})
         assert result.returncode == 2 and "Traceback" not in result.stderr
         assert message in result.stderr
+
+
+def test_the_processes_a_command_starts_use_newsdesks_allocator_settings(tmp_path, monkeypatch):
+    """Polars rewrites the variable as it is imported, with its own settings first: in a process
+    started after the command configured its environment, newsdesk's are still the last, so
+    they hold; configuring twice does not repeat them."""
+    import argparse
+
+    from orchestration.cli import POLARS_ALLOCATOR_SETTINGS, _configure_environment
+
+    monkeypatch.setattr(os, "environ", {name: value for name, value in os.environ.items() if name != "DAGSTER_HOME"})
+    args = argparse.Namespace(
+        dumps=SAMPLE_DUMPS_DIR, warehouse=tmp_path / "w.ducklake", max_page_bytes=1_000_000, catalog="", data_path=""
+    )
+    name, settings = POLARS_ALLOCATOR_SETTINGS
+    _configure_environment(args)
+    _configure_environment(args)
+    assert os.environ[name].count(settings) == 1
+    started = subprocess.run(
+        [sys.executable, "-c", f"import os, polars; print(os.environ[{name!r}])"],
+        env=os.environ, capture_output=True, text=True, check=True,
+    )
+    assert started.stdout.strip().endswith("," + settings)
