@@ -128,14 +128,12 @@ def identify_languages(
         # the editions' languages, and the model guesses wildly on it (German for Tifinagh).
         needs_model &= pl.col("latin_share") >= 0.5
     unscripted = by_script.filter(needs_model)
-    # A batch of Arabic openings has none left: each step below costs milliseconds even on no rows.
     worded = (
         _decided_by_function_words(unscripted)
-        if kind == "article" and by_function_words and unscripted.height
+        if kind == "article" and by_function_words
         else pl.DataFrame(schema=_ANSWER_SCHEMA)
     )
-    undecided = unscripted.join(worded, on="text", how="anti") if worded.height else unscripted
-    modelled = _model_languages(undecided, kind) if undecided.height else pl.DataFrame(schema=_ANSWER_SCHEMA)
+    modelled = _model_languages(unscripted.join(worded, on="text", how="anti"), kind)
     scripted = by_script.filter(~needs_model).select(
         "text",
         language=pl.when(pl.col("arabic_share") >= ARABIC_LETTER_SHARE).then(pl.lit("ar")).otherwise(pl.lit(UNDETERMINED)),
@@ -206,8 +204,11 @@ def _model_languages(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
     """Ask the model about each text once, weigh its answers by the edition prior, the function
     words and the word frequencies of the text, then answer with the best-ranked language whose
     score reaches its threshold, or 'und'. Batch by batch: a text's candidate languages are
-    rows, and a million texts' would be tens of millions alive at once."""
-    batches = [frame.slice(start, _BATCH_SIZE) for start in range(0, frame.height, _BATCH_SIZE)] or [frame]
+    rows, and a million texts' would be tens of millions alive at once. No texts (a batch of
+    Arabic openings) cost nothing: the steps' queries take milliseconds even on no rows."""
+    if frame.is_empty():
+        return pl.DataFrame(schema=_ANSWER_SCHEMA)
+    batches = [frame.slice(start, _BATCH_SIZE) for start in range(0, frame.height, _BATCH_SIZE)]
     return pl.concat([_model_languages_of_batch(batch, kind) for batch in batches])
 
 
@@ -362,6 +363,8 @@ def _word_frequencies() -> pl.DataFrame:
 def _decided_by_function_words(frame: pl.DataFrame) -> pl.DataFrame:
     """`text`, `language`, `language_score` of the article openings whose function words leave
     no doubt (ARTICLE_FUNCTION_WORDS); the others are not in the result."""
+    if frame.is_empty():
+        return pl.DataFrame(schema=_ANSWER_SCHEMA)
     counts = _function_word_counts(frame["sample"], _article_evidence_words())
     editions = [language for language in counts.columns if language in _edition_languages()]
     most, shown = pl.max_horizontal(editions), pl.sum_horizontal(counts.columns)

@@ -18,9 +18,10 @@ _ARABIC_INDIC_DIGITS = [*"٠١٢٣٤٥٦٧٨٩", *"۰۱۲۳۴۵۶۷۸۹"]
 _ASCII_DIGITS = [*"0123456789", *"0123456789"]
 # Control characters other than tab, newline, form feed and carriage return.
 _CONTROL_CHARS = r"[\x01-\x08\x0b\x0e-\x1f\x7f]"
+# What makes a text binary: a NUL, or four control characters in a row.
+BINARY_TEXT = _CONTROL_CHARS + "{4}|\x00"
 # _CONTROL_CHARS and NUL, by byte value.
-_CONTROL_BYTE = np.zeros(256, dtype=bool)
-_CONTROL_BYTE[[*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F]] = True
+_CONTROL_BYTE = np.array([re.fullmatch(_CONTROL_CHARS + "|\x00", chr(byte)) is not None for byte in range(256)])
 # Arrow string views hold strings of up to 12 bytes themselves, longer ones point into a buffer.
 _INLINE_VIEW_BYTES = 12
 
@@ -156,7 +157,7 @@ def _has_control_chars(text: pl.Series) -> pl.Series:
     found = np.zeros(len(text), dtype=bool)
     suspects = np.flatnonzero(suspect)
     if len(suspects):
-        checked = text.gather(suspects).str.contains(_CONTROL_CHARS + "{4}|\x00").fill_null(False)
+        checked = text.gather(suspects).str.contains(BINARY_TEXT).fill_null(False)
         found[suspects] = checked.to_numpy()
     return pl.Series(found)
 
