@@ -112,6 +112,14 @@ class _DumpBudget:
                 f"{self.limits.max_expansion:g} times the dump's size on disk (max_expansion): not read"
             )
 
+    def allows(self, expanded: int, records: int) -> bool:
+        """Whether spending this much stays within the limits (spend would not raise)."""
+        limits = self.limits
+        return (
+            self.records + records <= limits.max_dump_records
+            and self.expanded + expanded <= min(limits.max_dump_bytes, self.most_expanded)
+        )
+
     def spend(self, expanded: int, records: int = 0) -> None:
         self.expanded += expanded
         self.records += records
@@ -326,11 +334,10 @@ def read_dump(
         budget = _DumpBudget(limits, files.bytes)
         if dump.format == "parquet":
             batches = _parquet_batches(dump.path, editions, limits, budget)
+        elif dump.format in ("jsonl", "jsonl.gz", "jsonl.zst"):
+            batches = _jsonl_batches(dump.path, limits, budget)
         else:
             records = {
-                "jsonl": _jsonl_records,
-                "jsonl.gz": _jsonl_records,
-                "jsonl.zst": _jsonl_records,
                 "zip": _zip_records,
                 "tar.gz": _tar_records,
                 "warc.wet": _wet_records,
@@ -372,17 +379,11 @@ def _stopped(path: Path, stop: DumpStopped) -> dict:
 
 
 def _frame(records: list[dict], editions: tuple[Edition, ...]) -> pl.DataFrame:
-    """The records as a frame; their raw bytes decoded together (decode_pages) and their JSON
-    lines read together (_json_pages), so that a page's text never becomes a Python string on
-    the way."""
+    """The records as a frame; their raw bytes decoded together (decode_pages), so that a
+    page's text never becomes a Python string on the way."""
     frame = _records_frame(records)
     raw_rows = [row for row, record in enumerate(records) if record.get("raw") is not None]
-    frame = _with_decoded(frame, raw_rows, [records[row]["raw"] for row in raw_rows], editions)
-    json_rows = [row for row, record in enumerate(records) if record.get("json") is not None]
-    if not json_rows:
-        return frame
-    pages = _json_pages([records[row]["json"] for row in json_rows], [records[row]["page_id"] for row in json_rows])
-    return _with_rows(frame, json_rows, pages.get_columns())
+    return _with_decoded(frame, raw_rows, [records[row]["raw"] for row in raw_rows], editions)
 
 
 def _records_frame(records: list[dict]) -> pl.DataFrame:
@@ -714,46 +715,129 @@ class _Members(io.RawIOBase):
         super().close()
 
 
-def _bounded_lines(stream: io.BufferedIOBase, limit: int, budget: _DumpBudget) -> Iterator[tuple[int, bytes | None, int]]:
-    """(line number, line, size) per line but empty ones; line is None when it is longer than
-    limit (its bytes are skipped). Runs of empty lines are skipped a buffer at a time: a line at
-    a time, a few KB of compressed newlines cost minutes."""
-    line_no = 0
-    while True:
-        while ahead := stream.peek(1 << 16):
-            empty = len(ahead) - len(ahead.lstrip(b"\r\n"))
-            if not empty:
-                break
-            stream.read(empty)
-            budget.spend(empty)
-            line_no += ahead.count(b"\n", 0, empty)
-        line = stream.readline(limit + 1)
-        if not line:
-            return
-        line_no += 1
-        if len(line) <= limit or line.endswith(b"\n"):
-            budget.spend(len(line))
-            yield line_no, line, len(line)
-            continue
-        size = len(line)
-        while line and not line.endswith(b"\n"):
-            line = stream.readline(1 << 20)
-            size += len(line)
-            budget.spend(len(line))
-        yield line_no, None, size
-
-
-def _jsonl_records(path: Path, limit: int, budget: _DumpBudget) -> Iterator[dict]:
+def _jsonl_batches(path: Path, limits: ReadLimits, budget: _DumpBudget) -> Iterator[pl.DataFrame]:
+    """A JSON lines dump's pages in batches within the limits' batch_pages and batch_bytes, each
+    line's JSON read with its batch's (_json_pages); the last batch ends with a row for where
+    the stream broke or the dump stopped, if it did."""
+    numbers: list[int] = []
+    lines: list[bytes | None] = []  # None: a line over the page limit, whose bytes are not kept
+    sizes: list[int] = []
+    batch_bytes = 0
+    ending: list[dict] = []
     with _decompressed(path) as stream:
+        for number, line, size in _json_lines(stream, path, limits.max_page_bytes, budget, ending):
+            held = 0 if line is None else size  # a rejection holds no text
+            if numbers and (len(numbers) == limits.batch_pages or batch_bytes + held > limits.batch_bytes):
+                yield _json_lines_frame(numbers, lines, sizes, limits.max_page_bytes)
+                numbers, lines, sizes, batch_bytes = [], [], [], 0
+            numbers.append(number)
+            lines.append(line)
+            sizes.append(size)
+            batch_bytes += held
+    if numbers or ending:
+        frame = _json_lines_frame(numbers, lines, sizes, limits.max_page_bytes)
+        yield pl.concat([frame, _records_frame(ending)]) if ending else frame
+
+
+def _json_lines_frame(numbers: list[int], lines: list[bytes | None], sizes: list[int], limit: int) -> pl.DataFrame:
+    """The pages of a batch of lines (_json_lines'); a line without an id is known by its number."""
+    line_ids = [str(number) for number in numbers]
+    kept = [row for row, line in enumerate(lines) if line is not None]
+    if len(kept) == len(lines):
+        return _json_pages(lines, line_ids)
+    records = [
+        {"page_id": page_id} if line is not None else _too_large(page_id, size, limit)
+        for page_id, line, size in zip(line_ids, lines, sizes)
+    ]
+    if not kept:
+        return _records_frame(records)
+    pages = _json_pages([lines[row] for row in kept], [line_ids[row] for row in kept])
+    return _with_rows(_records_frame(records), kept, pages.get_columns())
+
+
+# JSON lines are found in the chunks the decompressed stream gives (a gzip member's step: tens
+# of KB), by a search for each line's end; a readline per line cost more than reading its JSON.
+_LINES_CHUNK = 1 << 20
+# What bytes.strip() removes: a line that starts with none of these holds more than white space.
+_WHITE_SPACE = frozenset(b" \t\n\r\x0b\x0c")
+
+
+def _json_lines(
+    stream: io.BufferedIOBase, path: Path, limit: int, budget: _DumpBudget, ending: list[dict]
+) -> Iterator[tuple[int, bytes | None, int]]:
+    """(line number, line, size) per line that holds more than white space, with its line end;
+    line is None when it is longer than limit, and its bytes are not kept. A line's bytes and
+    record are spent from the budget as it is read (a chunk's at once when they fit). Where the
+    stream breaks or the budget stops the dump, `ending` gets the row that says so."""
+    line_no = 0
+    head: list[bytes] = []  # the start of a line that goes on in the next chunk
+    head_bytes = 0
+    over = 0  # the bytes so far of a line past the limit; 0 outside one
+
+    def complete(line: bytes, end: int) -> None:
+        nonlocal line_no
+        line_no += 1
+        if line[0] in _WHITE_SPACE:
+            if not line.strip():
+                return
+            # A line's leading carriage returns are blank lines' ends, not part of the page.
+            line = line.lstrip(b"\r")
+        if len(line) - line.endswith(b"\n") > limit:
+            found.append((line_no, None, len(line), end))
+        else:
+            found.append((line_no, line, len(line), end))
+
+    while True:
         try:
-            for line_no, line, size in _bounded_lines(stream, limit, budget):
-                if line is None:
-                    yield _too_large(str(line_no), size, limit)
-                elif line.strip():
-                    yield {"page_id": str(line_no), "json": line, "size_bytes": size}
-        except (OSError, EOFError, ValueError) as error:
-            # A truncated or corrupt compressed stream: keep what was read, record where it broke.
-            yield _page(f"{text_of_name(path.name)}#truncated", status="bad_record", detail=f"stream ends early: {error}")
+            chunk = stream.read1(_LINES_CHUNK)
+        except (OSError, EOFError, ValueError) as error:  # a truncated or corrupt compressed stream
+            ending.append(_page(f"{text_of_name(path.name)}#truncated", status="bad_record", detail=f"stream ends early: {error}"))
+            return
+        found: list[tuple[int, bytes | None, int, int]] = []  # (line number, line, size, its end in the chunk)
+        start = 0
+        if not chunk:
+            if over:
+                line_no += 1
+                found.append((line_no, None, over, 0))
+            elif head:
+                complete(b"".join(head), 0)
+        while end := chunk.find(b"\n", start) + 1:
+            if over:
+                line_no += 1
+                found.append((line_no, None, over + end, end))
+                over = 0
+            elif head:
+                head.append(chunk[start:end])
+                complete(b"".join(head), end)
+                head, head_bytes = [], 0
+            else:
+                complete(chunk[start:end], end)
+            start = end
+        if start < len(chunk):  # a line that goes on in the next chunk
+            if over:
+                over += len(chunk) - start
+            else:
+                head.append(chunk[start:])
+                head_bytes += len(chunk) - start
+                if head_bytes > limit + 1:
+                    over, head, head_bytes = head_bytes, [], 0
+        try:
+            if budget.allows(len(chunk), len(found)):
+                budget.spend(len(chunk), len(found))
+                for number, line, size, _ in found:
+                    yield number, line, size
+            else:  # one line at a time, to keep every line before the limit
+                spent = 0
+                for number, line, size, end in found:
+                    budget.spend(end - spent, records=1)
+                    spent = end
+                    yield number, line, size
+                budget.spend(len(chunk) - spent)
+        except DumpStopped as stop:
+            ending.append(_stopped(path, stop))
+            return
+        if not chunk:
+            return
 
 
 def _wet_records(path: Path, limit: int, budget: _DumpBudget) -> Iterator[dict]:

@@ -148,6 +148,49 @@ def test_jsonl_lines_read_together_give_the_pages_read_one_at_a_time(tmp_path, e
     assert together["crawl_date"][:2].to_list() == [date(2025, 12, 1), date(2025, 12, 2)]
 
 
+def _lines_as_split(data: bytes, limit: int) -> list[tuple[str, str | None, int]]:
+    """(page_id, status, size_bytes) per line of a JSON lines file, from a split of the whole
+    file: blank lines skipped, a line's leading carriage returns not its own, a line past the
+    limit too large."""
+    pages = []
+    pieces = data.split(b"\n")
+    for number, piece in enumerate(pieces, start=1):
+        line = piece if number == len(pieces) else piece + b"\n"
+        if not line.strip():
+            continue
+        line = line.lstrip(b"\r")
+        too_large = len(line.rstrip(b"\n")) > limit
+        page_id = json.loads(line)["id"] if not too_large else str(number)
+        pages.append((page_id, "too_large" if too_large else None, len(line)))
+    return pages
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 100, 4096, 1 << 20])
+@pytest.mark.parametrize("name", ["f.jsonl", "f.jsonl.gz"])
+def test_jsonl_lines_found_chunk_by_chunk_are_those_of_the_whole_file(tmp_path, editions, monkeypatch, chunk, name):
+    """Whatever chunks the stream comes in: lines across chunk ends, longer than a chunk, past the
+    page limit (before or after their last chunk), blank, ending in CRLF, starting with CR, and
+    a last line without its end."""
+    limit = 300
+    def line(i, size):  # a line of exactly size bytes
+        return json.dumps({"id": f"p{i}", "text": "x" * (size - len(json.dumps({"id": f"p{i}", "text": ""})))}).encode()
+    data = b"\n".join([
+        b"", line(1, 50), b"  \t", line(2, 290), line(3, 301), line(4, 298) + b"\r", b"\r\r" + line(5, 120),
+        b"\r", line(6, 5_000), line(7, limit), b"", b"", line(8, 30), line(9, limit + 1),
+    ])
+    monkeypatch.setattr(readers, "_LINES_CHUNK", chunk)
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / name).write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    frame = read_all(only_dump(tmp_path / "d"), editions, ReadLimits(max_page_bytes=limit))
+    expected = _lines_as_split(data, limit)
+    assert [status for _, status, _ in expected].count("too_large") == 3  # lines 3, 6 and 9
+    assert frame.select("page_id", "status", "size_bytes").rows() == expected
+    kept = frame.filter(pl.col("status").is_null())
+    assert kept["text"].str.len_bytes().to_list() == [
+        len(json.loads(line)["text"]) for line in data.split(b"\n") if line.strip() and len(line.strip()) <= limit
+    ]
+
+
 def test_zstd_jsonl(tmp_path, editions):
     import zstandard
 
@@ -325,18 +368,18 @@ def test_a_value_repeated_on_many_parquet_rows_is_decoded_in_bounded_pieces(tmp_
 
 
 @pytest.mark.parametrize(
-    ("limits", "reason"),
+    ("limits", "reason", "kept"),
     [
-        (ReadLimits(max_dump_records=3), "max_dump_records"),
-        (ReadLimits(max_dump_bytes=2 * len(PAGE.encode()) + 200), "max_dump_bytes"),
+        (ReadLimits(max_dump_records=3), "max_dump_records", 3),
+        (ReadLimits(max_dump_bytes=2 * len(PAGE.encode()) + 200), "max_dump_bytes", 2),
     ],
 )
-def test_a_dump_past_its_limits_stops_with_a_row_that_says_why(tmp_path, limits, reason):
+def test_a_dump_past_its_limits_stops_with_a_row_that_says_why(tmp_path, limits, reason, kept):
     (tmp_path / "d").mkdir()
     with open(tmp_path / "d" / "f.jsonl", "w") as out:
         out.writelines(json.dumps({"id": str(i), "text": PAGE}) + "\n" for i in range(10))
     frame = pl.concat(batches_of(tmp_path / "d", limits))
-    assert frame["status"].to_list()[:-1] == [None] * (frame.height - 1)
+    assert frame["status"].to_list()[:-1] == [None] * kept  # every page before the limit
     assert frame.row(-1, named=True)["page_id"] == "f.jsonl#stopped"
     assert frame.row(-1, named=True)["status"] == "too_large"
     assert reason in frame.row(-1, named=True)["detail"]
