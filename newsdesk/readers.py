@@ -760,6 +760,10 @@ def _json_lines_frame(numbers: list[int], lines: list[bytes | None], sizes: list
 _LINES_CHUNK = 1 << 20
 # What bytes.strip() removes: a line that starts with none of these holds more than white space.
 _WHITE_SPACE = frozenset(b" \t\n\r\x0b\x0c")
+# Runs of empty lines are skipped at once, up to the first other byte: a few KB of compressed
+# line ends expand to millions of them, which a search per line would take seconds over.
+_LINE_END = frozenset(b"\r\n")
+_NOT_LINE_END = re.compile(rb"[^\r\n]")
 
 
 def _json_lines(
@@ -801,7 +805,15 @@ def _json_lines(
                 found.append((line_no, None, over, 0))
             elif head:
                 complete(b"".join(head), 0)
-        while end := chunk.find(b"\n", start) + 1:
+        while True:
+            if not (over or head) and start < len(chunk) and chunk[start] in _LINE_END:
+                other = _NOT_LINE_END.search(chunk, start)
+                last_end = chunk.rfind(b"\n", start, other.start() if other else len(chunk))
+                if last_end >= 0:
+                    line_no += chunk.count(b"\n", start, last_end + 1)
+                    start = last_end + 1
+            if not (end := chunk.find(b"\n", start) + 1):
+                break
             if over:
                 line_no += 1
                 found.append((line_no, None, over + end, end))
