@@ -973,10 +973,13 @@ def _read_json_lines(lines: bytes):
     import pyarrow as pa
     import pyarrow.json as pa_json
 
-    try:
-        pl.Series([lines], dtype=pl.Binary).cast(pl.String)  # 1 to 2 ms for a 12 MiB batch
-    except pl.exceptions.ComputeError:
-        return None
+    # ASCII (JSON written with its other characters escaped) is UTF-8, and isascii() tells it
+    # twice as fast as a copy into polars checks it (8.9 against 16.2 ms for 56 MiB).
+    if not lines.isascii():
+        try:
+            pl.Series([lines], dtype=pl.Binary).cast(pl.String)
+        except pl.exceptions.ComputeError:
+            return None
     schema = pa.schema([(field, pa.string()) for field in _JSON_FIELDS])
     try:
         return pa_json.read_json(
