@@ -87,6 +87,11 @@ class ReadLimits:
         if self.max_page_bytes > MOST_MAX_PAGE_BYTES:
             raise ValueError(f"max_page_bytes is {self.max_page_bytes:,}: it must be at most {MOST_MAX_PAGE_BYTES:,} (1 GiB)")
 
+    def batch_is_full(self, pages: int, text_bytes: int, size: int) -> bool:
+        """Whether a batch of `pages` pages holding `text_bytes` of text is yielded before a page
+        of `size` bytes of text joins it."""
+        return pages > 0 and (pages == self.batch_pages or text_bytes + size > self.batch_bytes)
+
 
 class DumpStopped(Exception):
     """A dump passed one of its ReadLimits; the message says which."""
@@ -363,7 +368,7 @@ def _record_batches(
         for record in records:
             budget.spend(0, records=1)
             size = record["size_bytes"] if record.get("status") is None else 0  # a rejection holds no text
-            if batch and (len(batch) == limits.batch_pages or batch_bytes + size > limits.batch_bytes):
+            if limits.batch_is_full(len(batch), batch_bytes, size):
                 yield _frame(batch, editions)
                 batch, batch_bytes = [], 0
             batch.append(record)
@@ -727,7 +732,7 @@ def _jsonl_batches(path: Path, limits: ReadLimits, budget: _DumpBudget) -> Itera
     with _decompressed(path) as stream:
         for number, line, size in _json_lines(stream, path, limits.max_page_bytes, budget, ending):
             held = 0 if line is None else size  # a rejection holds no text
-            if numbers and (len(numbers) == limits.batch_pages or batch_bytes + held > limits.batch_bytes):
+            if limits.batch_is_full(len(numbers), batch_bytes, held):
                 yield _json_lines_frame(numbers, lines, sizes, limits.max_page_bytes)
                 numbers, lines, sizes, batch_bytes = [], [], [], 0
             numbers.append(number)
@@ -744,14 +749,14 @@ def _json_lines_frame(numbers: list[int], lines: list[bytes | None], sizes: list
     line_ids = [str(number) for number in numbers]
     kept = [row for row, line in enumerate(lines) if line is not None]
     if len(kept) == len(lines):
-        return _json_pages(lines, line_ids)
+        return _json_pages(lines, line_ids, sizes)
     records = [
         {"page_id": page_id} if line is not None else _too_large(page_id, size, limit)
         for page_id, line, size in zip(line_ids, lines, sizes)
     ]
     if not kept:
         return _records_frame(records)
-    pages = _json_pages([lines[row] for row in kept], [line_ids[row] for row in kept])
+    pages = _json_pages([lines[row] for row in kept], [line_ids[row] for row in kept], [sizes[row] for row in kept])
     return _with_rows(_records_frame(records), kept, pages.get_columns())
 
 
@@ -777,6 +782,7 @@ def _json_lines(
     head: list[bytes] = []  # the start of a line that goes on in the next chunk
     head_bytes = 0
     over = 0  # the bytes so far of a line past the limit; 0 outside one
+    found: list[tuple[int, bytes | None, int, int]] = []  # a chunk's (line number, line, size, its end in the chunk)
 
     def complete(line: bytes, end: int) -> None:
         nonlocal line_no
@@ -797,7 +803,7 @@ def _json_lines(
         except (OSError, EOFError, ValueError) as error:  # a truncated or corrupt compressed stream
             ending.append(_page(f"{text_of_name(path.name)}#truncated", status="bad_record", detail=f"stream ends early: {error}"))
             return
-        found: list[tuple[int, bytes | None, int, int]] = []  # (line number, line, size, its end in the chunk)
+        found.clear()
         start = 0
         if not chunk:
             if over:
@@ -936,9 +942,10 @@ def _json_value(line: bytes) -> tuple[object, bool]:
     return json.loads(line), any(escape in line for escape in _SURROGATE_ESCAPES)
 
 
-def _json_pages(lines: list[bytes], line_ids: list[str]) -> pl.DataFrame:
+def _json_pages(lines: list[bytes], line_ids: list[str], sizes: list[int]) -> pl.DataFrame:
     """The pages of JSON lines, with the RECORD_SCHEMA columns (crawl_date as text), as
-    _json_record reads them one at a time; `line_ids`: the page_id of a line without an id.
+    _json_record reads them one at a time; `line_ids`: the page_id of a line without an id,
+    `sizes`: each line's bytes.
 
     pyarrow's JSON reader reads the lines together, without a Python object per value and
     without holding the GIL (docs/scaling.md). Where it refuses them (_read_json_lines), every
@@ -947,14 +954,13 @@ def _json_pages(lines: list[bytes], line_ids: list[str]) -> pl.DataFrame:
     read = _read_json_lines(b"".join(lines))
     if read is None or read.num_rows != len(lines):  # a line holding two objects gives two rows
         return _records_frame([_json_record(line, page_id) for line, page_id in zip(lines, line_ids)])
-    sizes = pl.Series("size_bytes", [len(line) for line in lines], dtype=pl.Int64)
     pages = pl.from_arrow(read).select(
         page_id=pl.coalesce("id", pl.Series(line_ids, dtype=pl.String)),
         crawl_date=pl.when(pl.col("crawl_date").is_null() | (pl.col("crawl_date") == "")).then("date").otherwise("crawl_date"),
         url="url",
         text="text",
         encoding=pl.lit("json"),
-        size_bytes=sizes,
+        size_bytes=pl.Series(sizes, dtype=pl.Int64),
         status=pl.lit(None, pl.String),
         detail=pl.lit(None, pl.String),
     )
