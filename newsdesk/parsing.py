@@ -17,6 +17,7 @@ import polars as pl
 
 from newsdesk.files import durable_write
 from newsdesk.readers import Dump, DumpFiles, ReadLimits, read_dump
+from newsdesk.transforms import IN_MEMORY
 from newsdesk.transforms.editions import load_editions
 from newsdesk.transforms.language import ARTICLE_OPENING_CHARS, identify_languages
 from newsdesk.transforms.parse import PARSED_SCHEMA, parse_pages
@@ -239,7 +240,7 @@ def with_body_languages(parsed: pl.DataFrame, *, by_function_words: bool = True)
         .filter(kept & pl.col("body").is_not_null())
         .select("edition", opening)
         .unique()
-        .collect()
+        .collect(engine=IN_MEMORY)
         .with_columns(editions=pl.len().over("opening"))
     )
     calls = [openings.filter(pl.col("editions") == 1)] + [
