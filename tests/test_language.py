@@ -181,6 +181,25 @@ def test_article_openings_in_nearby_languages_are_left_to_the_model():
     assert decided_by_words.to_list() == [False, False, False, False, True]
 
 
+def test_function_words_are_whole_words_of_letters_and_apostrophes():
+    """A word is a run of letters and apostrophes, lowercased: adjacent words and repeats count,
+    "l'Espagne" is not the French l', "Morocco's" holds no English s, and the dotted capital I
+    lowercases to an i and a combining mark, which ends the word."""
+    words = pl.DataFrame(
+        {"word": ["le", "les", "de", "l'", "el", "the", "s", "i"], "language": ["fr", "fr", "fr", "fr", "es", "en", "en", "it"]}
+    )
+    texts = [
+        "Le chef de l' Etat et les ministres de l'Espagne",
+        "El presidente dans les-les LES, de.de",
+        "Morocco's the THE the",
+        "\u0130stanbul i I",
+        "",
+        "123 ... !!",
+    ]
+    counted = language._function_word_counts(pl.Series(texts), words)
+    assert sorted(counted.iter_rows()) == [(0, "fr", 5), (1, "es", 1), (1, "fr", 5), (2, "en", 3), (3, "it", 3)]
+
+
 def test_unknown_kind_is_refused():
     with pytest.raises(ValueError):
         identify_languages(pl.Series(["x"]), kind="title")
