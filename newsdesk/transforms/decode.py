@@ -45,7 +45,7 @@ def decode_page(raw: bytes, editions: tuple[Edition, ...]) -> Decoded:
 def _mostly_utf8(raw: bytes) -> bool:
     text = raw.decode("utf-8", errors="replace")
     replaced = text.count("\ufffd")
-    well_formed = sum(1 for char in text if char > "\x7f") - replaced
+    well_formed = len(text) - len(text.encode("ascii", "ignore")) - replaced  # the characters past ASCII
     return well_formed >= replaced
 
 
