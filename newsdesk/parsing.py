@@ -240,20 +240,23 @@ def with_body_languages(parsed: pl.DataFrame, *, by_function_words: bool = True)
         .filter(kept & pl.col("body").is_not_null())
         .select("edition", opening)
         .unique()
-        .collect(engine=IN_MEMORY)
         .with_columns(editions=pl.len().over("opening"))
+        .collect(engine=IN_MEMORY)
     )
-    calls = [openings.filter(pl.col("editions") == 1)] + [
-        group for _, group in openings.filter(pl.col("editions") > 1).group_by("edition")
-    ]
+    several = openings.filter(pl.col("editions") > 1)
+    calls = [openings]
+    if several.height:
+        calls = [openings.filter(pl.col("editions") == 1)] + [group for _, group in several.group_by("edition")]
     found = [
-        group.join(
+        group.lazy()
+        .join(
             identify_languages(
                 group["opening"], kind="article", editions=group["edition"], by_function_words=by_function_words
-            ),
+            ).lazy(),
             left_on="opening",
             right_on="text",
-        ).select(
+        )
+        .select(
             "edition",
             "opening",
             body_language=pl.col("language").fill_null("und"),
@@ -263,10 +266,13 @@ def with_body_languages(parsed: pl.DataFrame, *, by_function_words: bool = True)
         if group.height
     ]
     schema = {"edition": pl.String, "opening": pl.String, "body_language": pl.String, "body_language_score": pl.Float64}
-    languages = pl.concat(found) if found else pl.DataFrame(schema=schema)
+    languages = pl.concat(found) if found else pl.LazyFrame(schema=schema)
     # Joined on the keys alone: a join of the whole frame would copy every page's ticker and body.
-    page_languages = parsed.select("edition", opening).join(
-        languages, on=["edition", "opening"], how="left", maintain_order="left"
+    page_languages = (
+        parsed.lazy()
+        .select("edition", opening)
+        .join(languages, on=["edition", "opening"], how="left", maintain_order="left")
+        .collect(engine=IN_MEMORY)
     )
     return parsed.with_columns(
         body_language=pl.when(kept).then(page_languages["body_language"]),

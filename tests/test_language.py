@@ -196,7 +196,7 @@ def test_function_words_are_whole_words_of_letters_and_apostrophes():
         "",
         "123 ... !!",
     ]
-    counted = language._function_word_counts(pl.Series(texts), words)
+    counted = language._function_word_counts(pl.Series(texts), words).collect()
     assert sorted(counted.iter_rows()) == [(0, "fr", 5), (1, "es", 1), (1, "fr", 5), (2, "en", 3), (3, "it", 3)]
 
 

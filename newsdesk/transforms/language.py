@@ -133,14 +133,17 @@ def identify_languages(
         if kind == "article" and by_function_words
         else pl.DataFrame(schema=_ANSWER_SCHEMA)
     )
-    modelled = _model_languages(unscripted.join(worded, on="text", how="anti"), kind)
-    scripted = by_script.filter(~needs_model).select(
+    modelled = _model_languages(unscripted.join(worded, on="text", how="anti") if worded.height else unscripted, kind)
+    scripted = by_script.lazy().filter(~needs_model).select(
         "text",
         language=pl.when(pl.col("arabic_share") >= ARABIC_LETTER_SHARE).then(pl.lit("ar")).otherwise(pl.lit(UNDETERMINED)),
         language_score="arabic_share",
     )
-    return pl.concat([scripted, worded, modelled]).join(distinct.select("text"), on="text", how="right").select(
-        "text", "language", "language_score"
+    return (
+        pl.concat([scripted, worded.lazy(), modelled.lazy()])
+        .join(distinct.lazy().select("text"), on="text", how="right")
+        .select("text", "language", "language_score")
+        .collect(engine=IN_MEMORY)
     )
 
 
@@ -167,21 +170,22 @@ def _with_script_shares(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
 
     if kind == "headline":  # short texts, and their Latin share is needed too
         return counted(frame)
-    scripts = frame.select(
+    scripts = frame.with_columns(
         arabic=pl.col("sample").str.contains(r"\p{Arabic}"),
         other_letters=pl.col("sample").str.contains(r"[\p{L}--\p{Arabic}]"),
     )
-    mixed = scripts["arabic"] & scripts["other_letters"]
-    return pl.concat(
-        [
-            counted(frame.filter(mixed)),
-            frame.filter(~mixed)
-            .with_columns(arabic=scripts.filter(~mixed)["arabic"], has_letters=pl.col("sample").str.contains(r"\p{L}"))
-            .with_columns(arabic_share=pl.when(pl.col("arabic") & pl.col("has_letters")).then(1.0).otherwise(0.0))
-            .drop("arabic"),
-        ],
-        how="diagonal_relaxed",
+    mixed = pl.col("arabic") & pl.col("other_letters")
+    unmixed = (
+        scripts.lazy()
+        .filter(~mixed)
+        .with_columns(has_letters=pl.col("sample").str.contains(r"\p{L}"))
+        .with_columns(arabic_share=pl.when(pl.col("arabic") & pl.col("has_letters")).then(1.0).otherwise(0.0))
+        .drop("arabic", "other_letters")
+        .collect(engine=IN_MEMORY)
     )
+    if unmixed.height == frame.height:  # mostly: an opening holds one script's letters
+        return unmixed
+    return pl.concat([counted(scripts.filter(mixed).drop("arabic", "other_letters")), unmixed], how="diagonal_relaxed")
 
 
 def _distinct_texts(texts: pl.Series, editions: pl.Series | None) -> pl.DataFrame:
@@ -229,7 +233,7 @@ def _model_languages_of_batch(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
     with_prior = (
         candidates.lazy()
         .join(rows.lazy(), on="row")
-        .join(_headline_function_words(frame["sample"], kind).lazy(), on=["row", "language"], how="left")
+        .join(_headline_function_words(frame["sample"], kind), on=["row", "language"], how="left")
         .join(shortfalls.lazy(), on=["row", "language"], how="left")
         .join(unlisted_shortfalls.lazy(), on="row", how="left")
         .with_columns(pl.col("unlisted_shortfall").fill_null(0.0))
@@ -284,12 +288,12 @@ def _model_languages_of_batch(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
     )
 
 
-def _headline_function_words(texts: pl.Series, kind: str) -> pl.DataFrame:
+def _headline_function_words(texts: pl.Series, kind: str) -> pl.LazyFrame:
     """`row`, `language`, `function_words`: the model's answers on a headline are weighed by how
     many of its words are function words only that language lists. None for an article, whose
     opening the model is sure of."""
     if kind != "headline":
-        return pl.DataFrame(schema={"row": pl.UInt32, "language": pl.String, "function_words": pl.UInt32})
+        return pl.LazyFrame(schema={"row": pl.UInt32, "language": pl.String, "function_words": pl.UInt32})
     return _function_word_counts(texts, _distinctive_words())
 
 
@@ -376,14 +380,16 @@ def _decided_by_function_words(frame: pl.DataFrame) -> pl.DataFrame:
         )
     )
     return (
-        frame.select("text")
+        frame.lazy()
+        .select("text")
         .with_row_index("row")
         .join(decided, on="row", maintain_order="left")
         .select("text", "language", language_score="score")
+        .collect(engine=IN_MEMORY)
     )
 
 
-def _function_word_counts(texts: pl.Series, words_by_language: pl.DataFrame) -> pl.DataFrame:
+def _function_word_counts(texts: pl.Series, words_by_language: pl.DataFrame) -> pl.LazyFrame:
     """`row` (of `texts`), `language`, `function_words`: how many words of each text are function
     words of each language of `words_by_language` (`word`, `language`), the languages with none
     left out. A word is a run of letters and apostrophes, so "l'Espagne" and "Morocco's" are not
@@ -392,10 +398,11 @@ def _function_word_counts(texts: pl.Series, words_by_language: pl.DataFrame) -> 
     # quarter more.
     return (
         texts.to_frame("text")
+        .lazy()
         .with_row_index("row")
         .select("row", word=pl.col("text").str.to_lowercase().str.extract_all(r"[\p{L}'’]+"))
         .explode("word")
-        .join(words_by_language, on="word")
+        .join(words_by_language.lazy(), on="word")
         .group_by("row", "language", maintain_order=True)
         .agg(function_words=pl.len())
     )
