@@ -7,6 +7,7 @@ import pytest
 from newsdesk.transforms.decode import decode_page
 from newsdesk.transforms.editions import load_editions
 from newsdesk.transforms.parse import BINARY_TEXT, _has_control_chars, parse_pages
+from newsdesk.transforms.text_keys import identity_key
 from tests.builders import FOOTER, REAL_PAGE, make_page, records
 
 
@@ -187,6 +188,13 @@ def test_same_article_gets_the_same_key_despite_case_and_spacing(editions):
     a = parse_one(make_page(title="Un  Titre", source="Le Matin"), editions)
     b = parse_one(make_page(title="un titre", source="LE MATIN"), editions)
     assert a["article_key"] == b["article_key"]
+
+
+def test_identity_keys_collapse_every_run_of_whitespace():
+    """A single space is kept, any other whitespace character or run of them becomes one space."""
+    texts = ["Un titre", "Un  titre", "Un\ttitre", "Un \u00a0\u2003titre", "Un\ntitre", " Un titre\t", "Un\u3000titre", "UN TITRE"]
+    keys = pl.Series(texts).to_frame("t").select(identity_key(pl.col("t")))["t"]
+    assert keys.to_list() == ["un titre"] * len(texts)
 
 
 def test_a_new_edition_needs_only_the_templates_file(tmp_path):

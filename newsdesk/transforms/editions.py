@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 from newsdesk.project import EDITIONS_FILE
@@ -33,7 +33,7 @@ class Edition:
         """The literal text a publication line starts with, for a cheap first filter."""
         return self.publication.split("{", 1)[0].strip()
 
-    @property
+    @cached_property  # asked for every batch's publication lines
     def publication_regex(self) -> str:
         """A regex matching a whole (stripped) publication line, with named fields."""
         parts = re.split(r"(\{source\}|\{DD\}|\{MM\}|\{YYYY\})", self.publication)

@@ -9,6 +9,7 @@ import re
 import numpy as np
 import polars as pl
 
+from newsdesk.transforms import IN_MEMORY
 from newsdesk.transforms.editions import HORIZONTAL_SPACE, Edition
 from newsdesk.transforms.text_keys import identity_key
 
@@ -229,23 +230,21 @@ def _publication_line_regexes(editions: tuple[Edition, ...]) -> tuple[str, str]:
 def _publication_fields(publication_line: pl.Series, editions: tuple[Edition, ...]) -> pl.DataFrame:
     """The edition (the first whose template the stripped line matches), source,
     published_raw and published_date of each publication line."""
-    stripped = pl.col("line").str.strip_chars()
+    line = pl.col("line")
+    # Whether each edition's template matches, computed once: the fields and the edition ask it.
+    matches = {edition.code: f"matches {edition.code}" for edition in editions}
     fields = pl.coalesce(
-        [
-            pl.when(stripped.str.contains(edition.publication_regex)).then(
-                stripped.str.extract_groups(edition.publication_regex)
-            )
-            for edition in editions
-        ]
+        [pl.when(matches[edition.code]).then(line.str.extract_groups(edition.publication_regex)) for edition in editions]
     )
-    edition_code = pl.coalesce(
-        [pl.when(stripped.str.contains(edition.publication_regex)).then(pl.lit(edition.code)) for edition in editions]
-    )
+    edition_code = pl.coalesce([pl.when(matches[edition.code]).then(pl.lit(edition.code)) for edition in editions])
     ascii_digits = {
         part: pl.col(part).str.replace_many(_ARABIC_INDIC_DIGITS, _ASCII_DIGITS) for part in ("day", "month", "year")
     }
     return (
         publication_line.to_frame("line")
+        .lazy()
+        .select(line.str.strip_chars())
+        .with_columns(line.str.contains(edition.publication_regex).alias(matches[edition.code]) for edition in editions)
         .select(fields=fields, edition=edition_code)
         .unnest("fields")
         .select(
@@ -256,6 +255,7 @@ def _publication_fields(publication_line: pl.Series, editions: tuple[Edition, ..
                 [ascii_digits["year"], ascii_digits["month"], ascii_digits["day"]], separator="-"
             ).str.to_date("%Y-%m-%d", strict=False),
         )
+        .collect(engine=IN_MEMORY)
     )
 
 
