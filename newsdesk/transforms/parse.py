@@ -90,7 +90,8 @@ def parse_pages(pages: pl.DataFrame, editions: tuple[Edition, ...]) -> pl.DataFr
         )
         .with_columns(
             # An ok page with no body text has a known, empty body: NULL would mean unknown.
-            body=pl.when(pl.col("status") == "ok").then(pl.col("body").fill_null("")).otherwise("body"),
+            # Only such pages are rewritten: filling the nulls of the whole column copied it.
+            body=pl.when((pl.col("status") == "ok") & pl.col("body").is_null()).then(pl.lit("")).otherwise("body"),
             detail=pl.when(pl.col("detail").is_not_null())
             .then(pl.col("detail"))
             .when(pl.col("status") == "empty")
