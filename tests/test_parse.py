@@ -6,7 +6,7 @@ import pytest
 
 from newsdesk.transforms.decode import decode_page
 from newsdesk.transforms.editions import load_editions
-from newsdesk.transforms.parse import BINARY_TEXT, _has_control_chars, parse_pages
+from newsdesk.transforms.parse import BINARY_TEXT, _has_control_chars, _last_line, parse_pages
 from newsdesk.transforms.text_keys import identity_key
 from tests.builders import FOOTER, REAL_PAGE, make_page, records
 
@@ -195,6 +195,15 @@ def test_identity_keys_collapse_every_run_of_whitespace():
     texts = ["Un titre", "Un  titre", "Un\ttitre", "Un \u00a0\u2003titre", "Un\ntitre", " Un titre\t", "Un\u3000titre", "UN TITRE"]
     keys = pl.Series(texts).to_frame("t").select(identity_key(pl.col("t")))["t"]
     assert keys.to_list() == ["un titre"] * len(texts)
+
+
+def test_the_last_line_is_the_last_that_is_not_blank_stripped():
+    """What the regex (\\S[^\\n]*?)\\s*$ extracts: the last line holding a character other than
+    whitespace, without the whitespace around it; NULL when there is none."""
+    texts = [None, "", " \n\t\n ", "Titre", "Boilerplate\n  Un titre\u00a0 \n \n\t", "a\x0cb\n", "un\ndeux\u2028", "\u3000x\u3000"]
+    expected = pl.Series(texts, dtype=pl.String).str.extract(r"(\S[^\n]*?)\s*$", 1)
+    assert _last_line(pl.Series(texts, dtype=pl.String)).to_list() == expected.to_list()
+    assert expected.to_list() == [None, None, None, "Titre", "Un titre", "a\x0cb", "deux", "x"]
 
 
 def test_a_new_edition_needs_only_the_templates_file(tmp_path):

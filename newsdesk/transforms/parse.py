@@ -289,16 +289,23 @@ def _tickers(ticker_lines: pl.Series) -> pl.DataFrame:
 def _title(above_publication: pl.Series, editions: tuple[Edition, ...]) -> pl.Series:
     """The last line above the publication line that is neither blank nor boilerplate, stripped."""
     boilerplate = sorted({line for edition in editions for line in edition.boilerplate})
-    last_line = r"(\S[^\n]*?)\s*$"
-    title = above_publication.str.extract(last_line, 1)
+    title = _last_line(above_publication)
     # The boilerplate comes before the title: only where the last line is boilerplate are the
     # boilerplate lines taken out and the last line looked for again.
     behind = title.is_in(boilerplate).arg_true()
     if len(behind):
         pattern = "|".join(re.escape(line) for line in boilerplate)
         lines = rf"(?m)^{HORIZONTAL_SPACE}*(?:{pattern}){HORIZONTAL_SPACE}*$"
-        title = title.scatter(behind, above_publication.gather(behind).str.replace_all(lines, "").str.extract(last_line, 1))
+        title = title.scatter(behind, _last_line(above_publication.gather(behind).str.replace_all(lines, "")))
     return title
+
+
+def _last_line(texts: pl.Series) -> pl.Series:
+    """The last line of each text that is not blank, stripped; NULL where there is none."""
+    # Split at line breaks: a regex anchored at the text's end, "(\S[^\n]*?)\s*$", is tried from
+    # every line and took six times as long.
+    line = pl.first().str.strip_chars_end().str.split("\n").list.last().str.strip_chars()
+    return texts.to_frame().select(line.replace("", None)).to_series()
 
 
 def _body(below_publication: pl.Series, editions: tuple[Edition, ...]) -> pl.Series:
