@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import logging
 import os
 import shutil
 import subprocess
@@ -41,14 +42,30 @@ def main(argv: list[str] | None = None) -> int:
 
 def console_main() -> None:
     """The `newsdesk` command: main() with the process's exit status."""
-    # Dagster, GX and polars bring a few million long-lived objects, and each full collection
-    # walks them all: at the default thresholds a run makes several, about 0.1 s each.
-    gc.set_threshold(10_000, 10, 10)
+    _configure_process()
     status = main()
     # What is left is freed with the process: freezing skips the interpreter's final garbage
     # collection, which walks every object of Dagster, GX and polars (about a second).
     gc.freeze()
     sys.exit(status)
+
+
+def _configure_process() -> None:
+    """The settings of the command's own process."""
+    # Dagster, GX and polars bring a few million long-lived objects, and each full collection
+    # walks them all: at the default thresholds a run makes several, about 0.1 s each.
+    gc.set_threshold(10_000, 10, 10)
+    # Ctrl-C raises wherever the main thread is. In a library's cleanup that logs what it caught
+    # before passing it on (SQLAlchemy closing Dagster's SQLite connections), Python's
+    # last-resort log handler would print a traceback beside the interruption's one line.
+    logging.lastResort.addFilter(_not_an_interruption)
+
+
+def _not_an_interruption(record: logging.LogRecord) -> bool:
+    """Whether a log record is not about an interruption (Ctrl-C, Dagster's interrupted run):
+    an exception that is not an error, which the command reports itself."""
+    kind = record.exc_info[0] if record.exc_info else None
+    return kind is None or issubclass(kind, Exception)
 
 
 def _parser() -> argparse.ArgumentParser:

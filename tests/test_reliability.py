@@ -142,6 +142,26 @@ def test_a_killed_run_leaves_the_old_or_the_new_warehouse_and_the_next_run_compl
     assert not [path.name for path in (tmp_path / "w.parts").glob(".*")]  # no half-written partition file
 
 
+def test_an_interruption_that_a_library_logs_prints_no_traceback():
+    """Ctrl-C raises wherever the command is. SQLAlchemy, closing a connection then, logs the
+    interruption it caught before passing it on: the command's process prints nothing of it,
+    and still prints the errors a library logs."""
+    code = """
+import logging
+from orchestration.cli import _configure_process
+_configure_process()
+log = logging.getLogger("sqlalchemy.pool.impl.NullPool")
+for error in (KeyboardInterrupt(), OSError("disk full")):
+    try:
+        raise error
+    except BaseException:
+        log.error("Exception closing connection", exc_info=True)
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPOSITORY)
+    assert "KeyboardInterrupt" not in result.stderr
+    assert result.stderr.count("Exception closing connection") == 1 and "OSError: disk full" in result.stderr
+
+
 @pytest.mark.parametrize("moment", ["parsing a dump", "publishing"])
 def test_ctrl_c_stops_the_run_with_one_line_and_publishes_all_or_nothing(corpus, tmp_path, moment):
     _, expected = corpus
