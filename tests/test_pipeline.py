@@ -174,6 +174,26 @@ def test_progress_counts_the_pages_inside_a_dump_and_names_the_publish_steps(pip
     assert steps.index("tables") < steps.index("checks") < steps.index("report")
 
 
+def test_a_folder_dump_expects_a_page_for_each_file_its_reader_reads_as_one(tmp_path):
+    """The count the progress shows is the reader's page files: .txt entries in every subfolder,
+    a FIFO or a link to a file included (each gets its row), a link to a folder not."""
+    from newsdesk.readers import _txt_files
+
+    folder = tmp_path / "a-2026-01-01"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "page.txt").write_text("page")
+    (folder / "sub" / "PAGE.TXT").write_text("page")
+    (folder / "notes.md").write_text("not a page")
+    os.mkfifo(folder / "fifo.txt")
+    (folder / "link.txt").symlink_to(folder / "page.txt")
+    (folder / "sub" / "up.txt").symlink_to(folder / "notes.md")
+    (folder / "folder.txt").symlink_to(folder / "sub")
+    [dump] = discover_dumps(tmp_path).dumps
+    read_as_pages = [path for path, kind in _txt_files(str(folder)) if isinstance(kind, tuple)]
+    assert len(read_as_pages) == 5
+    assert dump.expected_pages == 5
+
+
 def test_the_pages_to_expect_come_from_counts_then_from_the_pages_per_byte_seen(tmp_path):
     folder = tmp_path / "a-2026-01-01"
     folder.mkdir()
