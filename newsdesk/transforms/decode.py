@@ -78,23 +78,17 @@ def decode_pages(raw: list[bytes], editions: tuple[Edition, ...]) -> pl.DataFram
     status and detail, the same as decode_page gives.
 
     Plain UTF-8 pages, the common case, are validated and turned into text by polars without a
-    Python string each; the others (BOM, UTF-16, NUL bytes, legacy code pages) go through
-    decode_page.
+    Python string each; the others (BOM, UTF-16, NUL bytes, not UTF-8) go through decode_page.
     """
     pages = pl.Series("raw", raw, dtype=pl.Binary)
     marked = pages.bin.starts_with(_UTF8_BOM) | pages.bin.contains(b"\x00")
     for bom in _UTF16_BOMS:
         marked = marked | pages.bin.starts_with(bom)
-    plain = ~marked.to_numpy()
-    try:  # the common case: every page without a mark is plain UTF-8, validated all at once
-        text = _others_blank(pages, plain).cast(pl.String)
-    except pl.exceptions.ComputeError:  # a page that is not UTF-8: find which, 64 at a time
-        plain &= _valid_utf8(pages, raw)
-        text = _others_blank(pages, plain).cast(pl.String)
+    text, valid = _as_utf8_text(pages, raw)
     decoded = pl.DataFrame({"text": text}).with_columns(
         encoding=pl.lit("utf-8"), status=pl.lit(None, pl.String), detail=pl.lit(None, pl.String)
     )
-    others = np.flatnonzero(~plain)
+    others = np.flatnonzero(marked.to_numpy() | ~valid)
     if not len(others):
         return decoded
     # Written into their rows: putting the frames of both kinds back in order would copy every
@@ -105,25 +99,27 @@ def decode_pages(raw: list[bytes], editions: tuple[Edition, ...]) -> pl.DataFram
     )
 
 
-def _others_blank(pages: pl.Series, plain: np.ndarray) -> pl.Series:
-    """The pages with every one that is not plain UTF-8 made empty, to be cast to text at once."""
-    if plain.all():
-        return pages
-    others = np.flatnonzero(~plain)
-    return pages.clone().scatter(others, [b""] * len(others))
+def _as_utf8_text(pages: pl.Series, raw: list[bytes]) -> tuple[pl.Series, np.ndarray]:
+    """Each page as text where it is valid UTF-8, empty where it is not, and which pages are.
 
-
-def _valid_utf8(pages: pl.Series, raw: list[bytes]) -> np.ndarray:
-    """Which pages are valid UTF-8: polars validates a group of pages at once, and only a
-    group that fails is checked page by page."""
+    Polars validates a group of pages at once, and only in a group that fails is each page
+    checked, and the group cast again with the others made empty: most batches of a crawl hold
+    a page in a legacy code page, and the whole batch validated, then again group by group,
+    then cast once more, cost twice as much.
+    """
     valid = np.ones(len(raw), dtype=bool)
+    groups = []
     for start in range(0, len(raw), _UTF8_CHECK_GROUP):
+        group = pages.slice(start, _UTF8_CHECK_GROUP)
         try:
-            pages.slice(start, _UTF8_CHECK_GROUP).cast(pl.String)
-        except pl.exceptions.ComputeError:  # a page that is not UTF-8: find which, 64 at a time
-            for row in range(start, min(start + _UTF8_CHECK_GROUP, len(raw))):
+            groups.append(group.cast(pl.String))
+        except pl.exceptions.ComputeError:
+            others = []
+            for row in range(start, start + group.len()):
                 try:
                     raw[row].decode("utf-8")
                 except UnicodeDecodeError:
                     valid[row] = False
-    return valid
+                    others.append(row - start)
+            groups.append(group.scatter(others, [b""] * len(others)).cast(pl.String))
+    return (pl.concat(groups) if groups else pl.Series("raw", [], dtype=pl.String)), valid
