@@ -214,10 +214,12 @@ class Dump:
     @property
     def expected_pages(self) -> int | None:
         """How many pages the dump holds, where that is cheap to know before reading it: the
-        page files of a folder (listed, without a stat of each, the entries _txt_files reads
-        as page files counted without building their paths: half the CPU of a 166,667-file
-        listing), the rows of a Parquet file, the members of a zip (from their footers); None
-        for streams (JSONL, tar), or a file that will not open."""
+        page files of a folder, the rows of a Parquet file, the members of a zip (from their
+        footers); None for streams (JSONL, tar), or a file that will not open.
+
+        A folder's page files are the entries _txt_files gives as such, counted from the
+        listing alone: no stat of each, and no path built for each (half the CPU of a
+        166,667-file listing, taken beside the parse runs)."""
         try:
             if self.format == "folder":
                 return sum(
