@@ -15,7 +15,6 @@ import re
 import struct
 import tarfile
 import threading
-import time
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -479,7 +478,7 @@ def _folder_entries(
         if not is_regular:  # a FIFO would block the read forever, a device never end it
             yield _page(page_id, status="unsafe_member", detail="not a regular file (a FIFO, device or socket): not read")
             continue
-        started, counted = time.perf_counter(), is_link
+        counted = is_link
         try:
             descriptor = os.open(path, os.O_RDONLY)
             try:
@@ -491,6 +490,7 @@ def _folder_entries(
                 if size > limit:
                     yield _too_large(page_id, size, limit)
                     continue
+                prefetcher.opened(index, descriptor)
                 raw = _read_to_end(descriptor, size)
             finally:
                 os.close(descriptor)
@@ -499,24 +499,27 @@ def _folder_entries(
                 files.add_as_listed(path)
             yield _page(page_id, status="unreadable", detail=f"{type(error).__name__}: {error.strerror or error}")
             continue
-        prefetcher.read(index, time.perf_counter() - started)
         budget.spend(len(raw))
         yield {"page_id": page_id, "raw": raw, "size_bytes": len(raw)}
 
 
 class _Prefetcher:
     """Asks the kernel to read a folder dump's next files into the page cache (posix_fadvise
-    WILLNEED, from two threads, at most _PREFETCH_AHEAD files ahead) once its files are seen to
-    come from the disk rather than from the page cache. Reading one file at a time waits for the
-    disk at every file; with the next files already queued, a folder dump that is not in the
-    page cache reads about twice as fast (docs/scaling.md). Files that the page cache serves
-    are not read ahead."""
+    WILLNEED, from two threads, at most _PREFETCH_AHEAD files ahead) once its files are found
+    not to be there. Reading one file at a time waits for the disk at every file; with the
+    next files already queued, a folder dump that is not in the page cache reads about twice as
+    fast (docs/scaling.md). Every _PREFETCH_WINDOW-th file is probed before it is read (a read
+    that must not wait for the disk, RWF_NOWAIT, fails if its first page is not in the cache),
+    and two probes in a row that fail start the read-ahead: the kernel drops a few files of a
+    cached dump, and one miss could be one of them. A probe, not the time a read takes: while
+    the parse threads hold the interpreter, a read from the cache can wait as long as one from
+    the disk, and the threads reading ahead files that are in the cache cost the reader half
+    its CPU time."""
 
     def __init__(self, paths: list[str | None]) -> None:
         self.paths = paths  # None: not a regular file, not to be opened ahead
         self.target = 0  # prefetch the files before this index
-        self.window_reads = 0
-        self.window_seconds = 0.0
+        self.misses = 0  # probes in a row that found their file out of the page cache
         self.condition = threading.Condition()
         self.stopped = False
         self.threads: list[threading.Thread] = []
@@ -531,25 +534,23 @@ class _Prefetcher:
         for thread in self.threads:
             thread.join()
 
-    def read(self, index: int, seconds: float) -> None:
-        """The file at index took this long to open and read."""
-        self.window_reads += 1
-        self.window_seconds += seconds
-        if self.window_reads < _PREFETCH_WINDOW:
+    def opened(self, index: int, descriptor: int) -> None:
+        """The file at index is open, about to be read."""
+        if index % _PREFETCH_WINDOW:
             return
-        from_disk = self.window_seconds > _PREFETCH_WINDOW * _PAGE_CACHE_READ_SECONDS
-        self.window_reads, self.window_seconds = 0, 0.0
-        if from_disk and not self.threads:
+        if not self.threads:
+            self.misses = 0 if _in_page_cache(descriptor) else self.misses + 1
+            if self.misses < _PREFETCH_AFTER_MISSES:
+                return
             self.threads = [
                 threading.Thread(target=self._prefetch, args=(first,), name="prefetch", daemon=True)
                 for first in range(index + 1, index + 1 + _PREFETCHERS)
             ]
             for thread in self.threads:
                 thread.start()
-        if self.threads:
-            with self.condition:
-                self.target = index + 1 + _PREFETCH_AHEAD
-                self.condition.notify_all()
+        with self.condition:
+            self.target = index + 1 + _PREFETCH_AHEAD
+            self.condition.notify_all()
 
     def _prefetch(self, index: int) -> None:
         while index < len(self.paths):
@@ -572,13 +573,26 @@ class _Prefetcher:
                 continue
 
 
-# Folder dumps: the files are read ahead (above) once _PREFETCH_WINDOW files in a row took more
-# than this each on average (from the page cache, about 10 microseconds; from this machine's
-# disk, about 100).
-_PAGE_CACHE_READ_SECONDS = 40e-6
+# Folder dumps: one file in _PREFETCH_WINDOW is probed (above), and after _PREFETCH_AFTER_MISSES
+# probes in a row out of the page cache the files are read ahead by _PREFETCHERS threads, up to
+# _PREFETCH_AHEAD files ahead of the reader.
 _PREFETCH_WINDOW = 256
+_PREFETCH_AFTER_MISSES = 2
 _PREFETCH_AHEAD = 1024
 _PREFETCHERS = 2
+
+
+def _in_page_cache(descriptor: int) -> bool:
+    """Whether the open file's first page is in the page cache. Where the system cannot say
+    (not Linux, a file system without non-blocking reads), True: the file is read as it comes."""
+    try:
+        os.preadv(descriptor, [bytearray(1)], 0, os.RWF_NOWAIT)
+    except BlockingIOError:
+        return False
+    except (AttributeError, OSError):  # no non-blocking reads here
+        pass
+    return True
+
 
 _LINKED_FOLDER = "linked folder"
 

@@ -700,21 +700,33 @@ def files_out_of_the_page_cache(folder, count: int) -> list[str]:
     return paths
 
 
-@pytest.mark.parametrize("from_disk", [True, False], ids=["read from the disk", "read from the page cache"])
-def test_a_folder_dump_is_read_ahead_only_while_its_files_come_from_the_disk(tmp_path, from_disk):
-    """Files that each took longer than the page cache serves them get the next files queued for
-    reading (up to _PREFETCH_AHEAD ahead); files served from the cache add no reads."""
-    paths = files_out_of_the_page_cache(tmp_path, readers._PREFETCH_WINDOW + readers._PREFETCH_AHEAD + 200)
-    seconds = readers._PAGE_CACHE_READ_SECONDS * (3 if from_disk else 0.5)
-    window = readers._PREFETCH_WINDOW
+@pytest.mark.parametrize(
+    "probes_missing", [(0, 1), (1,), ()], ids=["two probes in a row miss", "one probe misses", "every probe hits"]
+)
+def test_a_folder_dump_is_read_ahead_once_two_probed_files_in_a_row_are_out_of_the_page_cache(tmp_path, probes_missing):
+    """Every _PREFETCH_WINDOW-th file is probed as the reader opens it: after two probes in a row
+    that find their file out of the page cache, the next files are queued for reading (up to
+    _PREFETCH_AHEAD ahead); a lone miss (the kernel drops a few files of a cached dump) or none
+    adds no reads."""
+    window, ahead = readers._PREFETCH_WINDOW, readers._PREFETCH_AHEAD
+    paths = files_out_of_the_page_cache(tmp_path, window + ahead + 200)
+    for probe, index in enumerate((0, window)):
+        if probe not in probes_missing:
+            with open(paths[index], "rb") as file:
+                file.read()
+    read_ahead = len(probes_missing) == 2
     with readers._Prefetcher([*paths[:-1], None]) as prefetcher:
-        for index in range(window):
-            prefetcher.read(index, seconds)
-        ahead = paths[window : window + readers._PREFETCH_AHEAD]
+        for index in range(window + 1):  # opening a file reads none of it
+            descriptor = os.open(paths[index], os.O_RDONLY)
+            try:
+                prefetcher.opened(index, descriptor)
+            finally:
+                os.close(descriptor)
+        queued = paths[window + 1 : window + 1 + ahead]
         for _ in range(200):  # the kernel reads them in the background
-            if not from_disk or all(map(in_page_cache, ahead)):
+            if not read_ahead or all(map(in_page_cache, queued)):
                 break
             time.sleep(0.05)
-    assert all(map(in_page_cache, ahead)) is from_disk
-    beyond = paths[window + readers._PREFETCH_AHEAD :]
-    assert not any(map(in_page_cache, beyond))
+        assert bool(prefetcher.threads) is read_ahead
+    assert all(map(in_page_cache, queued)) is read_ahead
+    assert not any(map(in_page_cache, paths[window + 1 + ahead :]))
