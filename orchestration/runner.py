@@ -18,9 +18,10 @@ import signal
 import sys
 import threading
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -121,7 +122,7 @@ def run_pipeline(
     try:
         # A run worker starts now and imports the definitions while the dumps are planned (a
         # stat of every file of a folder dump): a second or two each, on two cores.
-        with _run_workers(workers) as workers_pool:
+        with _run_workers(workers) as run_workers:
             progress(Progress("planning", f"comparing {len(listing.dumps)} dumps with their last parse"))
             known = set(instance.get_dynamic_partitions(DUMPS_PARTITIONS))
             parses = last_parses(instance, outcome.dumps)
@@ -150,7 +151,7 @@ def run_pipeline(
             warm_up = threading.Thread(target=_import_publish_libraries, name="newsdesk-warm-up", daemon=True)
             if work.to_parse:
                 to_parse = [dump for dump in listing.dumps if dump.dump_id in work.to_parse]
-                _parse(to_parse, workers, workers_pool, instance, tags, warehouse, outcome, progress, warm_up.start)
+                _parse(to_parse, run_workers, instance, tags, warehouse, outcome, progress, warm_up.start)
             else:
                 warm_up.start()
     except KeyboardInterrupt:
@@ -227,43 +228,50 @@ class MaintenanceFailed(Exception):
 
 
 def _parse(
-    to_parse: list[Dump], workers: int, workers_pool: ProcessPoolExecutor, instance: dg.DagsterInstance,
-    tags: dict[str, str], warehouse: Warehouse, outcome: RunOutcome, progress: Callable[[Progress], None],
+    to_parse: list[Dump], workers: _RunWorkers, instance: dg.DagsterInstance, tags: dict[str, str],
+    warehouse: Warehouse, outcome: RunOutcome, progress: Callable[[Progress], None],
     when_a_worker_is_free: Callable[[], None],
 ) -> None:
-    """Run the parse run of each dump on the run workers, recording failures in the outcome, and
-    call `when_a_worker_is_free` once, when fewer runs are left than workers. Progress counts the
-    pages each run's log reports, as the UI shows them."""
+    """Run the parse run of each dump on the run workers, in order, recording failures in the
+    outcome, and call `when_a_worker_is_free` once, when fewer runs are left than workers.
+    Progress counts the pages each run's log reports, as the UI shows them."""
     # The parallel runs share the cores: each parses as many batches at once as it has cores.
-    threads = max(1, (os.cpu_count() or 1) // min(workers, len(to_parse)))
+    threads = max(1, (os.cpu_count() or 1) // min(workers.count, len(to_parse)))
     parse_config = {**_QUIET_CONSOLE, "ops": {PARSED_DUMP.to_python_identifier(): {"config": {"threads": threads}}}}
     instance_ref, logs = instance.get_ref(), _RunLogs(instance, INGEST_JOB, tags)
     parsed: dict[str, int] = {}  # dump_id -> its pages, once parsed
     reading: dict[str, int] = {}  # dump_id -> pages read so far, of the dumps being parsed
+    waiting = deque(to_parse)
+    running: dict[Future, tuple[Dump, ProcessPoolExecutor]] = {}
+
+    def launch() -> None:
+        while waiting and (worker := workers.take()) is not None:
+            dump = waiting.popleft()
+            run_tags = {"dagster/partition": dump.dump_id, **tags}
+            running[worker.submit(_execute, instance_ref, INGEST_JOB, parse_config, run_tags)] = (dump, worker)
+
     with _ctrl_c_as_event() as interrupted:
-        launched = {
-            workers_pool.submit(_execute, instance_ref, INGEST_JOB, parse_config, {"dagster/partition": d.dump_id, **tags}): d
-            for d in to_parse
-        }
+        launch()
         # Counted once the runs are on their way: for a folder dump, a listing of its files.
         expected = {dump.dump_id: dump.expected_pages for dump in to_parse}
-        pending = set(launched)
         free_worker_told = False
-        while pending:
-            finished, pending = wait(pending, timeout=_PROGRESS_SECONDS, return_when=FIRST_COMPLETED)
+        while running:
+            finished, _ = wait(running, timeout=_PROGRESS_SECONDS, return_when=FIRST_COMPLETED)
             if interrupted.is_set():
                 raise KeyboardInterrupt
-            if not free_worker_told and len(pending) < workers:  # the last pass, at the latest
-                when_a_worker_is_free()
-                free_worker_told = True
             for future in finished:
-                dump, result = launched[future], future.result()
+                (dump, worker), result = running.pop(future), future.result()
+                workers.give_back(worker, runs_left=bool(waiting))
                 reading.pop(dump.dump_id, None)
                 if result.error:
                     outcome.failures[f"parse {dump.dump_id}"] = result.error
                     parsed[dump.dump_id] = 0
                 else:
                     parsed[dump.dump_id] = part_file_rows(warehouse.part_path(dump.dump_id))
+            launch()
+            if not free_worker_told and not waiting and len(running) < workers.count:  # the last pass, at the latest
+                when_a_worker_is_free()
+                free_worker_told = True
             for dump_id, _, message in logs.new_lines():
                 if dump_id not in parsed and (pages := pages_read(message)) is not None:
                     reading[dump_id] = pages
@@ -403,40 +411,76 @@ class RunResult:
     failed_checks: list[str] = field(default_factory=list)  # "table: check (severity)"
 
 
+class _RunWorkers:
+    """Up to `count` processes that execute runs, one at a time each, as the daemon's run
+    launcher starts one per run, each kept for several runs. The first starts at once (it
+    imports the definitions while the dumps are planned); the others start with the runs that
+    need them. Spawned, not forked: polars' and DuckDB's threads do not survive a fork, and a
+    spawned process loads the definitions with this process's settings. A worker with no run
+    left for it exits at once: the memory its parses held (polars keeps what it freed, for
+    reuse) is not kept beside the last parse runs and the publish."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.context = multiprocessing.get_context("spawn")
+        self.started: list[ProcessPoolExecutor] = []
+        self.free: list[ProcessPoolExecutor] = []
+        first = self.take()
+        self.first_imported = first.submit(int)  # a worker process starts with its first task
+        self.free.append(first)
+
+    def take(self) -> ProcessPoolExecutor | None:
+        """A worker with no run, started now if fewer than `count` are; None if every one has a run."""
+        if self.free:
+            return self.free.pop()
+        if len(self.started) == self.count:
+            return None
+        # One process each: a pool of several cannot let one of them go while the others work.
+        worker = ProcessPoolExecutor(
+            max_workers=1, mp_context=self.context, initializer=_start_worker, initargs=(os.getpid(),)
+        )
+        self.started.append(worker)
+        return worker
+
+    def give_back(self, worker: ProcessPoolExecutor, runs_left: bool) -> None:
+        """The worker's run is over: it takes another, or, if no run is left, exits."""
+        if runs_left:
+            self.free.append(worker)
+        else:
+            worker.shutdown(wait=False)
+
+    def stop(self) -> None:
+        """Kill the workers, whatever they execute, and cancel what they have not started."""
+        for process in multiprocessing.active_children():
+            process.kill()
+        self.shutdown(cancel_futures=True)
+
+    def shutdown(self, cancel_futures: bool = False) -> None:
+        for worker in self.started:
+            worker.shutdown(wait=True, cancel_futures=cancel_futures)
+
+
 @contextmanager
-def _run_workers(count: int) -> Iterator[ProcessPoolExecutor]:
-    """Up to `count` processes that execute runs, as the daemon's run launcher starts one per
-    run, each kept for several runs. The first starts at once; the others start with the runs
-    that need them. Spawned, not forked: polars' and DuckDB's threads do not survive a fork, and
-    a spawned process loads the definitions with this process's settings. A worker dies with
-    the process that started it (Linux), so a killed `newsdesk run` leaves no worker parsing
-    on; an interrupted one (Ctrl-C) starts none of the runs still queued. Workers that ran
-    nothing are stopped, not waited for (the first may still be importing)."""
-    context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(
-        max_workers=count, mp_context=context, initializer=_start_worker, initargs=(os.getpid(),)
-    )
-    started = pool.submit(int)  # a worker starts with its first task
+def _run_workers(count: int) -> Iterator[_RunWorkers]:
+    """Run workers for the block. A worker dies with the process that started it (Linux), so a
+    killed `newsdesk run` leaves no worker parsing on; an interrupted one (Ctrl-C) starts none
+    of the runs still waiting. Workers that ran nothing are stopped, not waited for (the first
+    may still be importing)."""
+    workers = _RunWorkers(count)
     try:
-        yield pool
+        yield workers
     except KeyboardInterrupt:
         # Workers are in a process group of their own, out of Ctrl-C's reach: they are stopped
         # here. A partition file is whole or absent, whenever its writer stops.
-        _stop_workers(pool)
+        workers.stop()
         raise
     except BaseException:
-        pool.shutdown(wait=True, cancel_futures=True)
+        workers.shutdown(cancel_futures=True)
         raise
-    if started.done():
-        pool.shutdown(wait=True)
+    if workers.first_imported.done():
+        workers.shutdown()
     else:
-        _stop_workers(pool)
-
-
-def _stop_workers(pool: ProcessPoolExecutor) -> None:
-    for worker in multiprocessing.active_children():
-        worker.kill()
-    pool.shutdown(wait=True, cancel_futures=True)
+        workers.stop()
 
 
 def _start_worker(parent: int) -> None:

@@ -1,0 +1,33 @@
+"""The run workers of `newsdesk run`: real spawned processes, as the parse runs use them."""
+
+import os
+import time
+
+from orchestration.runner import _run_workers
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_a_run_worker_with_no_run_left_exits_while_the_other_works_on():
+    with _run_workers(2) as workers:
+        first, second = workers.take(), workers.take()
+        assert workers.take() is None  # two at most
+        first_pid, second_pid = first.submit(os.getpid).result(), second.submit(os.getpid).result()
+        assert first_pid != second_pid != os.getpid()
+
+        workers.give_back(second, runs_left=True)
+        assert workers.take() is second  # kept for the next run
+
+        workers.give_back(first, runs_left=False)
+        deadline = time.monotonic() + 60
+        while _alive(first_pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(first_pid)  # gone, with the memory its runs held
+        assert second.submit(os.getpid).result() == second_pid
+        assert workers.take() is None  # the one that left is not started again
