@@ -22,6 +22,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -260,8 +261,13 @@ def _parse(
             if interrupted.is_set():
                 raise KeyboardInterrupt
             for future in finished:
-                (dump, worker), result = running.pop(future), future.result()
-                workers.give_back(worker, runs_left=bool(waiting))
+                dump, worker = running.pop(future)
+                result = _run_result(future)
+                if result.worker_died:
+                    workers.discard(worker)
+                    _fail_started_run(instance, {"dagster/partition": dump.dump_id, **tags}, result.error)
+                else:
+                    workers.give_back(worker, runs_left=bool(waiting))
                 reading.pop(dump.dump_id, None)
                 if result.error:
                     outcome.failures[f"parse {dump.dump_id}"] = result.error
@@ -285,6 +291,26 @@ def _parse(
                     len(to_parse),
                 )
             )
+
+
+def _run_result(future: Future) -> RunResult:
+    """The result of a run executed on a run worker, or the failure of one whose worker died
+    (the kernel killed it for memory, say): that dump is not parsed, the others go on."""
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        return RunResult(
+            "its run worker stopped during the run (killed, or out of memory: the system log says which); "
+            "the dump is not parsed, and the next run parses it again",
+            worker_died=True,
+        )
+
+
+def _fail_started_run(instance: dg.DagsterInstance, tags: dict[str, str], message: str) -> None:
+    """Mark failed the run of these tags that its dead worker left as started (the UI would
+    show it running for ever)."""
+    for run in instance.get_runs(filters=dg.RunsFilter(tags=tags, statuses=[dg.DagsterRunStatus.STARTED])):
+        instance.report_run_failed(run, message=message)
 
 
 _PROGRESS_SECONDS = 1.0  # how often the runs' logs are read for progress: a parse batch takes longer
@@ -409,6 +435,7 @@ class RunResult:
     interrupted: bool = False  # Ctrl-C stopped the run
     checks_run: int = 0
     failed_checks: list[str] = field(default_factory=list)  # "table: check (severity)"
+    worker_died: bool = False  # the process executing the run ended during it
 
 
 class _RunWorkers:
@@ -448,6 +475,11 @@ class _RunWorkers:
             self.free.append(worker)
         else:
             worker.shutdown(wait=False)
+
+    def discard(self, worker: ProcessPoolExecutor) -> None:
+        """A worker whose process died: a run that needs one starts another."""
+        self.started.remove(worker)
+        worker.shutdown(wait=False)
 
     def stop(self) -> None:
         """Kill the workers, whatever they execute, and cancel what they have not started."""

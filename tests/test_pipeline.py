@@ -2,6 +2,9 @@
 
 import os
 import shutil
+import signal
+import threading
+import time
 from datetime import date
 
 import dagster as dg
@@ -150,6 +153,39 @@ def test_a_broken_dump_fails_its_step_and_keeps_the_others(pipeline_env, tmp_pat
     with read_warehouse(warehouse) as connection:
         dumps_kept = connection.execute("SELECT count(DISTINCT dump_id) FROM pages").fetchone()[0]
     assert dumps_kept == len({row["dump_id"] for row in truth})
+
+
+def test_a_dump_whose_run_worker_is_killed_fails_alone_and_the_others_are_published(pipeline_env, tmp_path):
+    dumps = tmp_path / "dumps"
+    dumps.mkdir()
+    write_jsonl_dump(dumps / "a-large-2026-03-01.jsonl", pages=30_000)
+    write_jsonl_dump(dumps / "b-small-2026-03-02.jsonl", pages=20, variant="b")
+    warehouse = pipeline_env(dumps)
+    parts = Warehouse(str(warehouse)).part_path("a-large-2026-03-01").parent
+    killed: list[int] = []
+
+    def kill_the_first_writer() -> None:  # as the kernel kills a process out of memory
+        while not killed:
+            for temporary in parts.glob(".*.tmp") if parts.exists() else ():
+                killed.append(int(temporary.name.rsplit(".", 2)[-2]))
+                os.kill(killed[0], signal.SIGKILL)
+                return
+            time.sleep(0.01)
+
+    killer = threading.Thread(target=kill_the_first_writer, daemon=True)
+    killer.start()
+    outcome = run_here(dumps, warehouse, workers=1)  # the next dump needs a new worker
+    killer.join(timeout=1)
+
+    assert killed
+    assert list(outcome.failures) == ["parse a-large-2026-03-01"]
+    assert "run worker stopped during the run" in outcome.failures["parse a-large-2026-03-01"]
+    with read_warehouse(warehouse) as connection:
+        assert connection.execute("SELECT DISTINCT dump_id FROM pages").fetchall() == [("b-small-2026-03-02",)]
+    assert not list(parts.glob(".*.tmp"))  # the killed writer's temporary file is gone
+    with dg.DagsterInstance.get() as instance:
+        runs = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/partition": "a-large-2026-03-01"}))
+    assert [run.status for run in runs] == [dg.DagsterRunStatus.FAILURE]  # not left as started
 
 
 @pytest.mark.slow

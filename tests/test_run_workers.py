@@ -3,7 +3,7 @@
 import os
 import time
 
-from orchestration.runner import _run_workers
+from orchestration.runner import _run_result, _run_workers
 
 
 def _alive(pid: int) -> bool:
@@ -31,3 +31,15 @@ def test_a_run_worker_with_no_run_left_exits_while_the_other_works_on():
         assert not _alive(first_pid)  # gone, with the memory its runs held
         assert second.submit(os.getpid).result() == second_pid
         assert workers.take() is None  # the one that left is not started again
+
+
+def test_a_run_whose_worker_dies_fails_alone_and_a_new_worker_takes_the_next_run():
+    with _run_workers(1) as workers:
+        worker = workers.take()
+        result = _run_result(worker.submit(os._exit, 9))  # the process ends without a result
+        assert result.worker_died and "run worker stopped during the run" in result.error
+        workers.discard(worker)
+
+        fresh = workers.take()
+        assert fresh is not None and fresh is not worker
+        assert fresh.submit(os.getpid).result() != os.getpid()
