@@ -17,15 +17,22 @@ def temporary_path(target: Path) -> Path:
     return target.with_name(_TEMPORARY.format(name=target.name, pid=os.getpid()))
 
 
+def temporaries(folder: Path) -> Iterator[tuple[Path, int | None]]:
+    """The temporary files in folder, each with the pid of the process writing it (None if its
+    name holds none)."""
+    for temporary in folder.glob(".*.tmp"):
+        pid = temporary.name.rsplit(".", 2)[-2]
+        yield temporary, int(pid) if pid.isdigit() else None
+
+
 def remove_orphaned_temporaries(folder: Path) -> None:
     """Delete the temporary files in folder whose writing process is gone (killed mid-write)."""
-    for leftover in folder.glob(".*.tmp"):
-        pid = leftover.name.rsplit(".", 2)[-2]
-        if pid.isdigit() and not _process_exists(int(pid)):
+    for leftover, pid in temporaries(folder):
+        if pid is not None and not process_exists(pid):
             leftover.unlink(missing_ok=True)
 
 
-def _process_exists(pid: int) -> bool:
+def process_exists(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

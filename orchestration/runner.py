@@ -245,11 +245,13 @@ def _parse(
     waiting = deque(to_parse)
     running: dict[Future, tuple[Dump, ProcessPoolExecutor]] = {}
 
+    def run_tags(dump: Dump) -> dict[str, str]:
+        return {"dagster/partition": dump.dump_id, **tags}
+
     def launch() -> None:
         while waiting and (worker := workers.take()) is not None:
             dump = waiting.popleft()
-            run_tags = {"dagster/partition": dump.dump_id, **tags}
-            running[worker.submit(_execute, instance_ref, INGEST_JOB, parse_config, run_tags)] = (dump, worker)
+            running[worker.submit(_execute, instance_ref, INGEST_JOB, parse_config, run_tags(dump))] = (dump, worker)
 
     with _ctrl_c_as_event() as interrupted:
         launch()
@@ -265,7 +267,7 @@ def _parse(
                 result = _run_result(future)
                 if result.worker_died:
                     workers.discard(worker)
-                    _fail_started_run(instance, {"dagster/partition": dump.dump_id, **tags}, result.error)
+                    _fail_started_run(instance, run_tags(dump), result.error)
                 else:
                     workers.give_back(worker, runs_left=bool(waiting))
                 reading.pop(dump.dump_id, None)

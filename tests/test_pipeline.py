@@ -14,6 +14,7 @@ import pytest
 
 from assets.parsed_dump import parsed_dump
 from assets.resources import resources_from_environment
+from newsdesk.files import temporaries
 from newsdesk.project import SAMPLE_DUMPS_DIR
 from newsdesk.transforms.text_keys import identity_key
 from newsdesk.readers import discover_dumps
@@ -166,9 +167,9 @@ def test_a_dump_whose_run_worker_is_killed_fails_alone_and_the_others_are_publis
 
     def kill_the_first_writer() -> None:  # as the kernel kills a process out of memory
         while not killed:
-            for temporary in parts.glob(".*.tmp") if parts.exists() else ():
-                killed.append(int(temporary.name.rsplit(".", 2)[-2]))
-                os.kill(killed[0], signal.SIGKILL)
+            for _, writer in temporaries(parts) if parts.exists() else ():
+                killed.append(writer)
+                os.kill(writer, signal.SIGKILL)
                 return
             time.sleep(0.01)
 
@@ -182,7 +183,7 @@ def test_a_dump_whose_run_worker_is_killed_fails_alone_and_the_others_are_publis
     assert "run worker stopped during the run" in outcome.failures["parse a-large-2026-03-01"]
     with read_warehouse(warehouse) as connection:
         assert connection.execute("SELECT DISTINCT dump_id FROM pages").fetchall() == [("b-small-2026-03-02",)]
-    assert not list(parts.glob(".*.tmp"))  # the killed writer's temporary file is gone
+    assert not list(temporaries(parts))  # the killed writer's temporary file is gone
     with dg.DagsterInstance.get() as instance:
         runs = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/partition": "a-large-2026-03-01"}))
     assert [run.status for run in runs] == [dg.DagsterRunStatus.FAILURE]  # not left as started

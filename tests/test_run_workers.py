@@ -3,15 +3,8 @@
 import os
 import time
 
+from newsdesk.files import process_exists
 from orchestration.runner import _run_result, _run_workers
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def test_a_run_worker_with_no_run_left_exits_while_the_other_works_on():
@@ -26,9 +19,9 @@ def test_a_run_worker_with_no_run_left_exits_while_the_other_works_on():
 
         workers.give_back(first, runs_left=False)
         deadline = time.monotonic() + 60
-        while _alive(first_pid) and time.monotonic() < deadline:
+        while process_exists(first_pid) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert not _alive(first_pid)  # gone, with the memory its runs held
+        assert not process_exists(first_pid)  # gone, with the memory its runs held
         assert second.submit(os.getpid).result() == second_pid
         assert workers.take() is None  # the one that left is not started again
 
