@@ -10,6 +10,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,9 +76,16 @@ def write_parsed_dump(
     editions = load_editions()
     report = ParseReport()
     files = DumpFiles()
-    started = last_logged = time.monotonic()
+    started = time.monotonic()
+
+    def progress() -> str | None:
+        if not report.pages:
+            return None
+        rate = report.pages / max(time.monotonic() - started, 1e-9)
+        return f"{dump.dump_id}: {report.pages}{_PAGES_READ} {rate:,.0f} pages/s"
+
     schema = _as_arrow(pl.DataFrame(schema=PART_SCHEMA)).schema
-    with durable_write(target) as temporary:
+    with durable_write(target) as temporary, _progress_logged(log, progress):
         with pq.ParquetWriter(temporary, schema, compression="zstd", compression_level=1) as writer:
             for parsed in _parsed_batches(dump, editions, limits, threads, files):
                 writer.write_table(_as_arrow(parsed).cast(schema))
@@ -87,10 +95,6 @@ def write_parsed_dump(
                 report.by_status.update(dict(parsed["status"].value_counts().iter_rows()))
                 if report.preview is None:
                     report.preview = parsed.filter(pl.col("status") == "ok").head(5)
-                now = time.monotonic()
-                if log is not None and now - last_logged >= PROGRESS_LOG_SECONDS:
-                    last_logged = now
-                    log(f"{dump.dump_id}: {report.pages}{_PAGES_READ} {report.pages / max(now - started, 1e-9):,.0f} pages/s")
         _reject_repeated_ids(temporary, schema, report)
     # A read stopped by its limits has not counted every file of a folder.
     report.signature = files.signature(dump.format) if files.complete else dump.signature
@@ -118,11 +122,36 @@ def _as_arrow(frame: pl.DataFrame):
     return frame.to_arrow(compat_level=pl.CompatLevel.newest())
 
 
-# The parse logs its progress at most once a second: a log line is an event that Dagster stores
-# (a few milliseconds), and a dump has a batch every tenth of a second or so.
+# The parse logs its progress once a second: a log line is an event that Dagster stores (a few
+# milliseconds), and a dump has a batch every tenth of a second or so.
 PROGRESS_LOG_SECONDS = 1.0
 _PAGES_READ = " pages read,"  # the progress line: "<dump_id>: 5000 pages read, 9,100 pages/s"
 _PAGES_READ_COUNT = re.compile(rf"([0-9]+){_PAGES_READ} [0-9,]+ pages/s$")
+
+
+@contextmanager
+def _progress_logged(log: Callable[[str], None] | None, progress: Callable[[], str | None]) -> Iterator[None]:
+    """Log the line `progress` gives (None: nothing to say yet) every PROGRESS_LOG_SECONDS while
+    the block runs, from a thread of its own. Dagster stores a log line in SQLite, whose commit
+    waits for the disk: behind a dump read from a busy disk, seconds a line, and a parse that
+    logged between its batches waited as long (docs/scaling.md)."""
+    if log is None:
+        yield
+        return
+    done = threading.Event()
+
+    def log_progress() -> None:
+        while not done.wait(PROGRESS_LOG_SECONDS):
+            if (line := progress()) is not None:
+                log(line)
+
+    logger = threading.Thread(target=log_progress, name="progress-log", daemon=True)
+    logger.start()
+    try:
+        yield
+    finally:
+        done.set()
+        logger.join()  # no line of this run is logged after its step
 
 
 def pages_read(log_message: str) -> int | None:

@@ -5,6 +5,7 @@ benchmarks/bench_pipeline.py, not asserted here.)"""
 
 import json
 import shutil
+import threading
 from pathlib import Path
 
 import polars as pl
@@ -13,13 +14,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from newsdesk.files import part_file_name
-from newsdesk.readers import discover_dumps
+from newsdesk import parsing
+from newsdesk.readers import ReadLimits, discover_dumps
 from newsdesk.parsing import PART_SCHEMA, part_file_is_current, write_parsed_dump
 from newsdesk.publish import publish
 from newsdesk.transforms.decode import decode_page, decode_pages
 from newsdesk.transforms.editions import load_editions
 from newsdesk.warehouse import Warehouse
-from tests.builders import make_page, read_warehouse, written_warehouse
+from tests.builders import make_page, read_warehouse, write_jsonl_dump, written_warehouse
 
 EDITIONS = load_editions()
 TABLES = ("pages", "articles", "headline_sightings", "headlines", "headline_clusters")
@@ -292,3 +294,31 @@ def test_a_long_dump_name_in_any_script_gets_a_short_partition_file(tmp_path):
     assert len(part.name.encode()) < 64
     with read_warehouse(tmp_path / "w.ducklake") as connection:
         assert connection.execute("SELECT DISTINCT dump_id FROM pages").fetchall() == [(dump_id,)]
+
+
+def test_the_parse_goes_on_while_a_progress_line_waits_to_be_stored(tmp_path, monkeypatch):
+    """Dagster stores a progress line in SQLite, whose commit can wait seconds for a disk busy
+    reading a dump: the parse does not wait with it. Here the first line is stored only once
+    every batch is parsed; a parse that logged between its batches would never get there."""
+    monkeypatch.setattr(parsing, "PROGRESS_LOG_SECONDS", 0.001)
+    dumps = tmp_path / "dumps"
+    dumps.mkdir()
+    write_jsonl_dump(dumps / "maghress-fr-2026-01-01.jsonl", pages=60)
+    parsed_whole = threading.Event()
+    parsed_batches = parsing._parsed_batches
+
+    def batches_then_signal(*args):
+        yield from parsed_batches(*args)
+        parsed_whole.set()
+
+    monkeypatch.setattr(parsing, "_parsed_batches", batches_then_signal)
+    stored_after_the_parse = []
+
+    def slow_log(line: str) -> None:
+        if not stored_after_the_parse:  # the first line's commit waits until the parse is done
+            stored_after_the_parse.append(parsed_whole.wait(timeout=30))
+
+    dump = discover_dumps(dumps).dumps[0]
+    report = write_parsed_dump(dump, tmp_path / "part.parquet", limits=ReadLimits(batch_pages=5), log=slow_log)
+    assert report.pages == 60
+    assert stored_after_the_parse == [True]
