@@ -134,16 +134,22 @@ def _progress_logged(log: Callable[[str], None] | None, progress: Callable[[], s
     """Log the line `progress` gives (None: nothing to say yet) every PROGRESS_LOG_SECONDS while
     the block runs, from a thread of its own. Dagster stores a log line in SQLite, whose commit
     waits for the disk: behind a dump read from a busy disk, seconds a line, and a parse that
-    logged between its batches waited as long (docs/scaling.md)."""
+    logged between its batches waited as long (docs/scaling.md). A line that cannot be stored
+    (the event log's disk is full) ends the logging, and its error is raised when the block ends."""
     if log is None:
         yield
         return
     done = threading.Event()
+    failed: list[Exception] = []
 
     def log_progress() -> None:
         while not done.wait(PROGRESS_LOG_SECONDS):
             if (line := progress()) is not None:
-                log(line)
+                try:
+                    log(line)
+                except Exception as error:
+                    failed.append(error)
+                    return
 
     logger = threading.Thread(target=log_progress, name="progress-log", daemon=True)
     logger.start()
@@ -152,6 +158,8 @@ def _progress_logged(log: Callable[[str], None] | None, progress: Callable[[], s
     finally:
         done.set()
         logger.join()  # no line of this run is logged after its step
+    if failed:
+        raise failed[0]
 
 
 def pages_read(log_message: str) -> int | None:

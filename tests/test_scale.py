@@ -322,3 +322,20 @@ def test_the_parse_goes_on_while_a_progress_line_waits_to_be_stored(tmp_path, mo
     report = write_parsed_dump(dump, tmp_path / "part.parquet", limits=ReadLimits(batch_pages=5), log=slow_log)
     assert report.pages == 60
     assert stored_after_the_parse == [True]
+
+
+def test_a_progress_line_that_cannot_be_stored_fails_the_parse_with_its_error(tmp_path, monkeypatch):
+    """The progress thread does not swallow the event log's error (a full disk, say): the parse
+    raises it, as a parse that logged between its batches did, and no partition file is left."""
+    monkeypatch.setattr(parsing, "PROGRESS_LOG_SECONDS", 0.001)
+    dumps = tmp_path / "dumps"
+    dumps.mkdir()
+    write_jsonl_dump(dumps / "maghress-fr-2026-01-01.jsonl", pages=60)
+
+    def failing_log(line: str) -> None:
+        raise OSError("database or disk is full")
+
+    target = tmp_path / "part.parquet"
+    with pytest.raises(OSError, match="disk is full"):
+        write_parsed_dump(discover_dumps(dumps).dumps[0], target, limits=ReadLimits(batch_pages=5), log=failing_log)
+    assert not target.exists()
