@@ -10,13 +10,14 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
 from newsdesk.files import durable_write
+from newsdesk.periodic import repeated
 from newsdesk.readers import Dump, DumpFiles, ReadLimits, read_dump
 from newsdesk.transforms import IN_MEMORY
 from newsdesk.transforms.editions import load_editions
@@ -78,14 +79,18 @@ def write_parsed_dump(
     files = DumpFiles()
     started = time.monotonic()
 
-    def progress() -> str | None:
-        if not report.pages:
-            return None
-        rate = report.pages / max(time.monotonic() - started, 1e-9)
-        return f"{dump.dump_id}: {report.pages}{_PAGES_READ} {rate:,.0f} pages/s"
+    def log_progress() -> None:
+        if report.pages:
+            rate = report.pages / max(time.monotonic() - started, 1e-9)
+            log(f"{dump.dump_id}: {report.pages}{_PAGES_READ} {rate:,.0f} pages/s")
 
+    # Logged from a thread of its own: Dagster stores a log line in SQLite, whose commit waits
+    # for the disk, seconds a line behind a dump read from a busy disk, and a parse that logged
+    # between its batches waited as long (docs/scaling.md). A line that cannot be stored (the
+    # event log's disk full) fails the parse.
+    progress = repeated(PROGRESS_LOG_SECONDS, log_progress, "progress-log") if log is not None else nullcontext()
     schema = _as_arrow(pl.DataFrame(schema=PART_SCHEMA)).schema
-    with durable_write(target) as temporary, _progress_logged(log, progress):
+    with durable_write(target) as temporary, progress:
         with pq.ParquetWriter(temporary, schema, compression="zstd", compression_level=1) as writer:
             for parsed in _parsed_batches(dump, editions, limits, threads, files):
                 writer.write_table(_as_arrow(parsed).cast(schema))
@@ -127,39 +132,6 @@ def _as_arrow(frame: pl.DataFrame):
 PROGRESS_LOG_SECONDS = 1.0
 _PAGES_READ = " pages read,"  # the progress line: "<dump_id>: 5000 pages read, 9,100 pages/s"
 _PAGES_READ_COUNT = re.compile(rf"([0-9]+){_PAGES_READ} [0-9,]+ pages/s$")
-
-
-@contextmanager
-def _progress_logged(log: Callable[[str], None] | None, progress: Callable[[], str | None]) -> Iterator[None]:
-    """Log the line `progress` gives (None: nothing to say yet) every PROGRESS_LOG_SECONDS while
-    the block runs, from a thread of its own. Dagster stores a log line in SQLite, whose commit
-    waits for the disk: behind a dump read from a busy disk, seconds a line, and a parse that
-    logged between its batches waited as long (docs/scaling.md). A line that cannot be stored
-    (the event log's disk is full) ends the logging, and its error is raised when the block ends."""
-    if log is None:
-        yield
-        return
-    done = threading.Event()
-    failed: list[Exception] = []
-
-    def log_progress() -> None:
-        while not done.wait(PROGRESS_LOG_SECONDS):
-            if (line := progress()) is not None:
-                try:
-                    log(line)
-                except Exception as error:
-                    failed.append(error)
-                    return
-
-    logger = threading.Thread(target=log_progress, name="progress-log", daemon=True)
-    logger.start()
-    try:
-        yield
-    finally:
-        done.set()
-        logger.join()  # no line of this run is logged after its step
-    if failed:
-        raise failed[0]
 
 
 def pages_read(log_message: str) -> int | None:

@@ -45,6 +45,7 @@ from assets.keys import (
 from assets.partitions import last_parses, remove_dump_partitions
 from newsdesk.contents import WarehouseContents, warehouse_contents
 from newsdesk.parsing import pages_read, part_file_is_current, part_file_rows
+from newsdesk.periodic import repeated
 from newsdesk.publish import plan_publish
 from newsdesk.readers import Dump, discover_dumps
 from newsdesk.removals import RemovalPolicy, check_removals, check_replacements, warehouse_origin
@@ -375,24 +376,16 @@ class _RunLogs:
 @contextmanager
 def _following(logs: _RunLogs, progress: Callable[[Progress], None]) -> Iterator[None]:
     """Report each step of the publish run, and what it logs, while the block executes it."""
-    done = threading.Event()
 
     def report(started_only: bool) -> None:
         for _, step, message in logs.new_lines(started_only):
             name = _PUBLISH_STEPS.get(step, step)
             progress(Progress("publishing", f"{name}: {message}" if message else name))
 
-    def follow() -> None:
-        while not done.wait(_PROGRESS_SECONDS):
-            report(started_only=True)
-
-    follower = threading.Thread(target=follow, name="newsdesk-progress", daemon=True)
-    follower.start()
     try:
-        yield
+        with repeated(_PROGRESS_SECONDS, lambda: report(started_only=True), "newsdesk-progress"):
+            yield
     finally:
-        done.set()
-        follower.join()
         report(started_only=False)  # what the run logged since the last look
 
 
