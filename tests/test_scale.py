@@ -296,14 +296,20 @@ def test_a_long_dump_name_in_any_script_gets_a_short_partition_file(tmp_path):
         assert connection.execute("SELECT DISTINCT dump_id FROM pages").fetchall() == [(dump_id,)]
 
 
-def test_the_parse_goes_on_while_a_progress_line_waits_to_be_stored(tmp_path, monkeypatch):
-    """Dagster stores a progress line in SQLite, whose commit can wait seconds for a disk busy
-    reading a dump: the parse does not wait with it. Here the first line is stored only once
-    every batch is parsed; a parse that logged between its batches would never get there."""
+@pytest.fixture
+def logged_dump(tmp_path, monkeypatch):
+    """A 60-page dump whose parse logs its progress every millisecond."""
     monkeypatch.setattr(parsing, "PROGRESS_LOG_SECONDS", 0.001)
     dumps = tmp_path / "dumps"
     dumps.mkdir()
     write_jsonl_dump(dumps / "maghress-fr-2026-01-01.jsonl", pages=60)
+    return discover_dumps(dumps).dumps[0]
+
+
+def test_the_parse_goes_on_while_a_progress_line_waits_to_be_stored(logged_dump, tmp_path, monkeypatch):
+    """Dagster stores a progress line in SQLite, whose commit can wait seconds for a disk busy
+    reading a dump: the parse does not wait with it. Here the first line is stored only once
+    every batch is parsed; a parse that logged between its batches would never get there."""
     parsed_whole = threading.Event()
     parsed_batches = parsing._parsed_batches
 
@@ -318,24 +324,19 @@ def test_the_parse_goes_on_while_a_progress_line_waits_to_be_stored(tmp_path, mo
         if not stored_after_the_parse:  # the first line's commit waits until the parse is done
             stored_after_the_parse.append(parsed_whole.wait(timeout=30))
 
-    dump = discover_dumps(dumps).dumps[0]
-    report = write_parsed_dump(dump, tmp_path / "part.parquet", limits=ReadLimits(batch_pages=5), log=slow_log)
+    report = write_parsed_dump(logged_dump, tmp_path / "part.parquet", limits=ReadLimits(batch_pages=5), log=slow_log)
     assert report.pages == 60
     assert stored_after_the_parse == [True]
 
 
-def test_a_progress_line_that_cannot_be_stored_fails_the_parse_with_its_error(tmp_path, monkeypatch):
+def test_a_progress_line_that_cannot_be_stored_fails_the_parse_with_its_error(logged_dump, tmp_path):
     """The progress thread does not swallow the event log's error (a full disk, say): the parse
     raises it, as a parse that logged between its batches did, and no partition file is left."""
-    monkeypatch.setattr(parsing, "PROGRESS_LOG_SECONDS", 0.001)
-    dumps = tmp_path / "dumps"
-    dumps.mkdir()
-    write_jsonl_dump(dumps / "maghress-fr-2026-01-01.jsonl", pages=60)
 
     def failing_log(line: str) -> None:
         raise OSError("database or disk is full")
 
     target = tmp_path / "part.parquet"
     with pytest.raises(OSError, match="disk is full"):
-        write_parsed_dump(discover_dumps(dumps).dumps[0], target, limits=ReadLimits(batch_pages=5), log=failing_log)
+        write_parsed_dump(logged_dump, target, limits=ReadLimits(batch_pages=5), log=failing_log)
     assert not target.exists()
