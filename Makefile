@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 NEWEST_VENV := .venv-newest
 
-.PHONY: run test test-newest ui bench clean
+.PHONY: run test test-newest ui clean
 
 # Reinstall when the dependencies change; requirements.lock pins the whole tested tree.
 $(INSTALLED): pyproject.toml requirements.lock

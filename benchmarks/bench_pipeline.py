@@ -369,7 +369,7 @@ def step_parse(corpus_dumps: Path, run: Path) -> None:
     import polars as pl
 
     import newsdesk.parsing as parsed_dump
-    from newsdesk.readers import ReadLimits
+    from newsdesk.readers import DumpFiles, ReadLimits
     from newsdesk.transforms.editions import load_editions
 
     timers = {"read": 0.0, "parse": 0.0}
@@ -416,7 +416,7 @@ def step_parse(corpus_dumps: Path, run: Path) -> None:
     for dump in _dumps(corpus_dumps):
         if dump.format == "folder":
             dump_started = time.perf_counter()
-            for _ in parsed_dump._parsed_batches(dump, editions, ReadLimits(), parsed_dump.DEFAULT_PARSE_THREADS):
+            for _ in parsed_dump._parsed_batches(dump, editions, ReadLimits(), parsed_dump.DEFAULT_PARSE_THREADS, DumpFiles()):
                 pass
             parse_only += time.perf_counter() - dump_started
     if "folder" in by_format:
