@@ -105,8 +105,7 @@ def parse_pages(pages: pl.DataFrame, editions: tuple[Edition, ...]) -> pl.DataFr
             title_key=identity_key(pl.col("title")),
         )
     )
-    # Sources and dates repeat from page to page: each distinct one is keyed once.
-    parsed = _with_keys(parsed, {"source": "source_key", "published_raw": "date_key"}).with_columns(
+    parsed = parsed.with_columns(
         article_key=pl.when(pl.col("status") == "ok").then(
             pl.concat_str(["source_key", "title_key", "date_key"], separator=_KEY_SEPARATOR)
         ),
@@ -164,17 +163,6 @@ def _has_control_chars(text: pl.Series) -> pl.Series:
     return pl.Series(found)
 
 
-def _with_keys(frame: pl.DataFrame, columns: dict[str, str]) -> pl.DataFrame:
-    """frame with the identity key of each column (column -> key column), computed once per
-    distinct value: Unicode normalization is the costly part."""
-    for column, key in columns.items():
-        distinct = frame.select(pl.col(column).unique().drop_nulls())
-        frame = frame.join(
-            distinct.with_columns(identity_key(pl.col(column)).alias(key)), on=column, how="left", nulls_equal=False
-        )
-    return frame
-
-
 def _page_parts(texts: pl.Series, editions: tuple[Edition, ...]) -> pl.DataFrame:
     """Each text cut around its publication line (the first line that matches an edition's
     template): ticker_line, above_publication (the lines between the ticker line and the
@@ -230,7 +218,9 @@ def _publication_line_regexes(editions: tuple[Edition, ...]) -> tuple[str, str]:
 
 def _publication_fields(publication_line: pl.Series, editions: tuple[Edition, ...]) -> pl.DataFrame:
     """The edition (the first whose template the stripped line matches), source,
-    published_raw and published_date of each publication line."""
+    published_raw and published_date of each publication line, and the identity keys of its
+    source and date. A source's pages of a day share their publication line: each distinct line
+    is matched and keyed once (Unicode normalization is the costly part of a key)."""
     line = pl.col("line")
     # Whether each edition's template matches, computed once: the fields and the edition ask it.
     matches = {edition.code: f"matches {edition.code}" for edition in editions}
@@ -241,14 +231,17 @@ def _publication_fields(publication_line: pl.Series, editions: tuple[Edition, ..
     ascii_digits = {
         part: pl.col(part).str.replace_many(_ARABIC_INDIC_DIGITS, _ASCII_DIGITS) for part in ("day", "month", "year")
     }
-    return (
-        publication_line.to_frame("line")
+    found = (
+        publication_line.drop_nulls()
+        .unique()
+        .to_frame("as_found")
         .lazy()
-        .select(line.str.strip_chars())
+        .with_columns(line=pl.col("as_found").str.strip_chars())
         .with_columns(line.str.contains(edition.publication_regex).alias(matches[edition.code]) for edition in editions)
-        .select(fields=fields, edition=edition_code)
+        .select("as_found", fields=fields, edition=edition_code)
         .unnest("fields")
         .select(
+            "as_found",
             "edition",
             source=pl.col("source").str.strip_chars(),
             published_raw="published_raw",
@@ -256,6 +249,13 @@ def _publication_fields(publication_line: pl.Series, editions: tuple[Edition, ..
                 [ascii_digits["year"], ascii_digits["month"], ascii_digits["day"]], separator="-"
             ).str.to_date("%Y-%m-%d", strict=False),
         )
+        .with_columns(source_key=identity_key(pl.col("source")), date_key=identity_key(pl.col("published_raw")))
+    )
+    return (
+        publication_line.to_frame("as_found")
+        .lazy()
+        .join(found, on="as_found", how="left", maintain_order="left")
+        .drop("as_found")
         .collect(engine=IN_MEMORY)
     )
 
