@@ -552,6 +552,69 @@ def test_folders_that_cannot_be_listed_give_a_row(tmp_path):
     assert len(unreadable) == 1 and unreadable[0][0].endswith("/") and "not read" in unreadable[0][2]
 
 
+def test_a_folder_dumps_pages_come_in_the_order_of_their_relative_paths(tmp_path):
+    """The pages come in the order of their relative paths: "a.txt" and "a-b/..." before
+    "a/..." ("." and "-" sort before "/"), and a folder that cannot be listed where its own
+    path sorts."""
+    dump = tmp_path / "d" / "dump-2026-01-01"
+    names = ["a.txt", "a/x.txt", "a/b.txt", "a/b/z.txt", "a-b/y.txt", "ab.txt", "a b/w.txt", "B.txt", "é/q.txt", "z.txt"]
+    for name in names:
+        (dump / name).parent.mkdir(parents=True, exist_ok=True)
+        (dump / name).write_text(PAGE)
+    # Folders level by level until one cannot be opened by its path (past PATH_MAX), with two
+    # pages beside it whose names sort around its own: "n…n-1.txt" and "n…n.txt" (which, past
+    # PATH_MAX too, are unreadable pages).
+    (dump / "deep").mkdir()
+    folder, relative = os.open(dump / "deep", os.O_RDONLY | os.O_DIRECTORY), "deep"
+    while len(str(dump)) + len(relative) < 4096:
+        for page in ("n" * 240 + "-1.txt", "n" * 240 + ".txt"):
+            os.close(os.open(page, os.O_CREAT | os.O_WRONLY, dir_fd=folder))
+            names.append(f"{relative}/{page}")
+        os.mkdir("n" * 240, dir_fd=folder)
+        folder, parent = os.open("n" * 240, os.O_RDONLY | os.O_DIRECTORY, dir_fd=folder), folder
+        os.close(parent)
+        relative += "/" + "n" * 240
+    os.close(folder)
+    keyed = [(name, name[: -len(".txt")]) for name in names] + [(relative, relative + "/")]
+    expected = [page_id for _, page_id in sorted(keyed)]
+    rows = pl.concat(batches_of(tmp_path / "d")).select("page_id", "status").rows()
+    assert [page_id for page_id, _ in rows] == expected
+    assert dict(rows)[relative + "/"] == "unreadable"
+
+
+def test_a_folder_dump_thousands_of_folders_deep_is_read(tmp_path):
+    """The walk keeps a stack of the folders it is in, not a recursion: 1,500 levels (a path
+    still under PATH_MAX) are read, each page where its path sorts."""
+    dump = tmp_path / "d" / "dump-2026-01-01"
+    dump.mkdir(parents=True)
+    folder, expected = os.open(dump, os.O_RDONLY | os.O_DIRECTORY), []
+    try:
+        for level in range(1500):
+            if level % 100 == 0:
+                with open(os.open(f"p{level}.txt", os.O_CREAT | os.O_WRONLY, dir_fd=folder), "w") as page:
+                    page.write(PAGE)
+                expected.append("a/" * level + f"p{level}")
+            os.mkdir("a", dir_fd=folder)
+            folder, parent = os.open("a", os.O_RDONLY | os.O_DIRECTORY, dir_fd=folder), folder
+            os.close(parent)
+        os.close(folder)
+        rows = pl.concat(batches_of(tmp_path / "d")).select("page_id", "status").rows()
+        assert rows == [(page_id, None) for page_id in sorted(expected)]
+    finally:
+        flatten(dump, tmp_path / "levels")
+
+
+def flatten(folder, into):
+    """Each level of folder's chain of "a" folders moved up into `into`, one beside the other:
+    pytest removes its old temporary folders with a recursive rmtree, which a chain thousands
+    of folders deep would stop with a RecursionError."""
+    into.mkdir()
+    level, chain = 0, folder / "a"
+    while chain.is_dir():
+        chain.rename(into / str(level))
+        level, chain = level + 1, into / str(level) / "a"
+
+
 def test_names_that_are_not_utf8_are_kept_escaped(tmp_path):
     root = os.fsencode(tmp_path / "d")
     os.makedirs(root + b"/dump-\xff")
