@@ -4,16 +4,15 @@ not asserted here."""
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.builders import REPOSITORY
 
 
 def run_benchmark(*arguments: str) -> str:
     """The benchmark's output; it must exit cleanly."""
-    done = subprocess.run([sys.executable, *arguments], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    done = subprocess.run([sys.executable, *arguments], cwd=REPOSITORY, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, f"{arguments[0]} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     return done.stdout
 

@@ -541,9 +541,7 @@ def test_folders_that_cannot_be_listed_give_a_row(tmp_path):
     # A folder path past PATH_MAX (4096 bytes) cannot be opened by its path: made level by level.
     folder = os.open(dump, os.O_RDONLY | os.O_DIRECTORY)
     for _ in range(20):
-        os.mkdir("n" * 250, dir_fd=folder)
-        folder, parent = os.open("n" * 250, os.O_RDONLY | os.O_DIRECTORY, dir_fd=folder), folder
-        os.close(parent)
+        folder = deeper(folder, "n" * 250)
     os.close(os.open("lost.txt", os.O_CREAT | os.O_WRONLY, dir_fd=folder))
     os.close(folder)
     rows = pl.concat(batches_of(tmp_path / "d")).select("page_id", "status", "detail").rows()
@@ -570,9 +568,7 @@ def test_a_folder_dumps_pages_come_in_the_order_of_their_relative_paths(tmp_path
         for page in ("n" * 240 + "-1.txt", "n" * 240 + ".txt"):
             os.close(os.open(page, os.O_CREAT | os.O_WRONLY, dir_fd=folder))
             names.append(f"{relative}/{page}")
-        os.mkdir("n" * 240, dir_fd=folder)
-        folder, parent = os.open("n" * 240, os.O_RDONLY | os.O_DIRECTORY, dir_fd=folder), folder
-        os.close(parent)
+        folder = deeper(folder, "n" * 240)
         relative += "/" + "n" * 240
     os.close(folder)
     keyed = [(name, name[: -len(".txt")]) for name in names] + [(relative, relative + "/")]
@@ -594,14 +590,22 @@ def test_a_folder_dump_thousands_of_folders_deep_is_read(tmp_path):
                 with open(os.open(f"p{level}.txt", os.O_CREAT | os.O_WRONLY, dir_fd=folder), "w") as page:
                     page.write(PAGE)
                 expected.append("a/" * level + f"p{level}")
-            os.mkdir("a", dir_fd=folder)
-            folder, parent = os.open("a", os.O_RDONLY | os.O_DIRECTORY, dir_fd=folder), folder
-            os.close(parent)
+            folder = deeper(folder, "a")
         os.close(folder)
         rows = pl.concat(batches_of(tmp_path / "d")).select("page_id", "status").rows()
         assert rows == [(page_id, None) for page_id in sorted(expected)]
     finally:
         flatten(dump, tmp_path / "levels")
+
+
+def deeper(folder: int, name: str) -> int:
+    """A new subfolder of the open folder, opened in its place (the folder is closed): a chain
+    made level by level can pass PATH_MAX, which no path reaches."""
+    os.mkdir(name, dir_fd=folder)
+    try:
+        return os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=folder)
+    finally:
+        os.close(folder)
 
 
 def flatten(folder, into):
