@@ -49,3 +49,16 @@ def test_bench_languages_runs_on_the_held_out_sets():
     output = run_benchmark("benchmarks/bench_languages.py")
     assert "Translation candidates, test" in output
     assert "Article language" in output
+
+
+@pytest.mark.slow
+def test_bench_body_languages_compares_two_codes_on_partition_files(tmp_path):
+    from newsdesk.parsing import write_parsed_dump
+    from newsdesk.project import SAMPLE_DUMPS_DIR
+    from newsdesk.readers import discover_dumps
+
+    for number, dump in enumerate(discover_dumps(SAMPLE_DUMPS_DIR).dumps):
+        write_parsed_dump(dump, tmp_path / f"{number}.parquet")
+    output = run_benchmark("-m", "benchmarks.bench_body_languages", str(tmp_path), "--against", "HEAD", "--rounds", "1")
+    assert "rate:" in output and "times HEAD's" in output
+    assert "languages that differ:" in output and "of 120 eval bodies" in output
