@@ -4,7 +4,7 @@
 
 PARTS is a folder of partition files: the `<name>.parts/` beside a warehouse that `newsdesk run`
 built, or the one `bench_pipeline.py --keep` leaves. Each round times `with_body_languages`, as
-the parse calls it, on every page of them (5,000 a batch), with this checkout's code and with
+the parse calls it, on every page of them (as many a batch as that code's reader puts in one), with this checkout's code and with
 the code of REV, each in a process of its own (the two packages share their names), the two
 alternating; then it counts the pages whose language the two codes tell apart, and the bodies of
 benchmarks/eval/article_languages.jsonl likewise. REV's tree comes from `git archive`.
@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 EVAL_ARTICLES = ROOT / "benchmarks" / "eval" / "article_languages.jsonl"
 ISSUE_BASELINE = "9900941^"
-BATCH_PAGES = 5_000
+PART_COLUMNS = ["dump_id", "page_id", "status", "edition", "body"]
 
 
 def child(code: Path, parts: Path, out: Path) -> None:
@@ -40,6 +40,7 @@ def child(code: Path, parts: Path, out: Path) -> None:
 
     import newsdesk.parsing
     from newsdesk.parsing import with_body_languages
+    from newsdesk.readers import ReadLimits
     from newsdesk.transforms.language import identify_languages
 
     if not Path(newsdesk.parsing.__file__).is_relative_to(code):
@@ -48,8 +49,7 @@ def child(code: Path, parts: Path, out: Path) -> None:
     wall = cpu = 0.0
     pages = []
     for path in sorted(parts.glob("*.parquet")):
-        columns = ["dump_id", "page_id", "status", "edition", "body"]
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_PAGES, columns=columns):
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=ReadLimits().batch_pages, columns=PART_COLUMNS):
             frame = pl.from_arrow(batch)
             started, started_cpu = time.perf_counter(), time.process_time()
             found = with_body_languages(frame)
@@ -103,14 +103,13 @@ def main() -> None:
         theirs_code.mkdir()
         archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.against], check=True, capture_output=True)
         subprocess.run(["tar", "-x", "-C", str(theirs_code)], input=archive.stdout, check=True)
-        figures = {"this checkout": [], args.against: []}
+        ours, theirs = [], []
         for _ in range(args.rounds):
-            figures["this checkout"].append(timed(ROOT, args.parts, Path(work) / "ours"))
-            figures[args.against].append(timed(theirs_code, args.parts, Path(work) / "theirs"))
-        for code, runs in figures.items():
+            ours.append(timed(ROOT, args.parts, Path(work) / "ours"))
+            theirs.append(timed(theirs_code, args.parts, Path(work) / "theirs"))
+        for code, runs in (("this checkout", ours), (args.against, theirs)):
             seconds = ", ".join(f"{run['seconds']:.1f} s ({run['cpu_seconds']:.1f} s of CPU)" for run in runs)
             print(f"{code}: {seconds}")
-        ours, theirs = figures["this checkout"], figures[args.against]
         print(f"rate: {min(run['seconds'] for run in theirs) / max(run['seconds'] for run in ours):.1f} to "
               f"{max(run['seconds'] for run in theirs) / min(run['seconds'] for run in ours):.1f} times {args.against}'s")
         bodies, pages_differing, eval_bodies, eval_differing = differing(Path(work) / "ours", Path(work) / "theirs")
