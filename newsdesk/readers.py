@@ -6,10 +6,12 @@ becomes a record with a rejection status, never an exception that loses the dump
 
 from __future__ import annotations
 
+import ctypes
 import io
 import itertools
 import json
 import math
+import mmap
 import os
 import re
 import struct
@@ -21,7 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -508,10 +510,10 @@ class _Prefetcher:
     WILLNEED, from two threads, at most _PREFETCH_AHEAD files ahead) once its files are found
     not to be there. Reading one file at a time waits for the disk at every file; with the
     next files already queued, a folder dump that is not in the page cache reads about twice as
-    fast (docs/scaling.md). Every _PREFETCH_WINDOW-th file is probed before it is read (a read
-    that must not wait for the disk, RWF_NOWAIT, fails if its first page is not in the cache),
-    and two probes in a row that fail start the read-ahead: the kernel drops a few files of a
-    cached dump, and one miss could be one of them. A probe, not the time a read takes: while
+    fast (docs/scaling.md). Every _PREFETCH_WINDOW-th file is probed before it is read (is its
+    first page in the page cache? _in_page_cache), and two probes in a row that find it out of
+    the cache start the read-ahead: the kernel drops a few files of a cached dump, and one miss
+    could be one of them. A probe, not the time a read takes: while
     the parse threads hold the interpreter, a read from the cache can wait as long as one from
     the disk, and the threads reading ahead files that are in the cache cost the reader half
     its CPU time."""
@@ -583,15 +585,33 @@ _PREFETCHERS = 2
 
 
 def _in_page_cache(descriptor: int) -> bool:
-    """Whether the open file's first page is in the page cache. Where the system cannot say
-    (not Linux, a file system without non-blocking reads), True: the file is read as it comes."""
+    """Whether the open file's first page is in the page cache, asked with mincore, which reads
+    nothing. A read that may not wait for the disk (RWF_NOWAIT) would answer too, but it starts
+    reading the file as it fails, and succeeds when the disk is done before it looks again: 0 to
+    12 probes in 10,000 right after the file left the cache, on this project's machine. Where
+    the system cannot say (no mincore, an empty file) or could not read ahead (no
+    posix_fadvise), True: the file is read as it comes."""
+    if not hasattr(os, "posix_fadvise"):
+        return True
+    vector = ctypes.create_string_buffer(1)
     try:
-        os.preadv(descriptor, [bytearray(1)], 0, os.RWF_NOWAIT)
-    except BlockingIOError:
-        return False
-    except (AttributeError, OSError):  # no non-blocking reads here
-        pass
-    return True
+        mincore = _mincore()
+        with mmap.mmap(descriptor, 1, access=mmap.ACCESS_COPY) as mapped:
+            first_byte = ctypes.c_char.from_buffer(mapped)  # for the mapping's address
+            try:
+                status = mincore(ctypes.addressof(first_byte), 1, vector)
+            finally:
+                del first_byte  # the mapping closes only once nothing points into it
+    except (AttributeError, OSError, TypeError, ValueError):
+        return True
+    return status != 0 or bool(vector.raw[0] & 1)
+
+
+@cache
+def _mincore() -> Callable[[int, int, ctypes.Array], int]:
+    mincore = ctypes.CDLL(None, use_errno=True).mincore
+    mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
+    return mincore
 
 
 _LINKED_FOLDER = "linked folder"

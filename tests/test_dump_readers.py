@@ -1,8 +1,6 @@
-import ctypes
 import gzip
 import io
 import json
-import mmap
 import os
 import subprocess
 import sys
@@ -744,17 +742,8 @@ def test_parquet_string_columns_that_are_not_utf8(tmp_path):
 
 
 def in_page_cache(path) -> bool:
-    """Whether the file's first page is in the page cache, asked with mincore, which reads
-    nothing (a read refused for having to wait on the disk would start reading it ahead)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
-    vector = ctypes.create_string_buffer(1)
-    with open(path, "rb") as file, mmap.mmap(file.fileno(), 1, access=mmap.ACCESS_COPY) as mapped:
-        first_byte = ctypes.c_char.from_buffer(mapped)
-        status = libc.mincore(ctypes.addressof(first_byte), 1, vector)
-        del first_byte  # the mapping closes only once nothing points into it
-    assert status == 0, os.strerror(ctypes.get_errno())
-    return bool(vector.raw[0] & 1)
+    with open(path, "rb") as file:
+        return readers._in_page_cache(file.fileno())
 
 
 def files_out_of_the_page_cache(folder, count: int) -> list[str]:
@@ -790,8 +779,7 @@ def test_a_folder_dump_is_read_ahead_once_two_probed_files_in_a_row_are_out_of_t
             finally:
                 os.close(descriptor)
         queued = paths[window + 1 : window + 1 + ahead]
-        # The kernel reads them in the background, slower while other tests use the disk: with
-        # 10 s at most, this test failed 2 times in about 40 runs beside the others.
+        # The kernel reads them in the background, slower while other tests use the disk.
         for _ in range(1200):
             if not read_ahead or all(map(in_page_cache, queued)):
                 break
