@@ -24,6 +24,7 @@ def test_bench_pipeline_runs_its_steps_and_the_end_to_end_runs(tmp_path):
         "--incremental-runs", "1", "--work", str(tmp_path),
     )
     assert "read+decode+parse of those folder dumps, one process" in output
+    assert "read+decode+parse of the jsonl.gz dumps" in output and "read+decode+parse of the parquet dumps" in output
     assert "plain DuckDB SQL (read_blob + regexes, all cores) on those dumps" in output
     assert "end to end: newsdesk run --workers 2" in output
     assert "incremental" in output
