@@ -513,10 +513,9 @@ class _Prefetcher:
     fast (docs/scaling.md). Every _PREFETCH_WINDOW-th file is probed before it is read (is its
     first page in the page cache? _in_page_cache), and two probes in a row that find it out of
     the cache start the read-ahead: the kernel drops a few files of a cached dump, and one miss
-    could be one of them. A probe, not the time a read takes: while
-    the parse threads hold the interpreter, a read from the cache can wait as long as one from
-    the disk, and the threads reading ahead files that are in the cache cost the reader half
-    its CPU time."""
+    could be one of them. A probe, not the time a read takes: while the parse threads hold the
+    interpreter, a read from the cache can wait as long as one from the disk, and the threads
+    reading ahead files that are in the cache cost the reader half its CPU time."""
 
     def __init__(self, paths: list[str | None]) -> None:
         self.paths = paths  # None: not a regular file, not to be opened ahead
