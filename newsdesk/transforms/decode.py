@@ -105,7 +105,8 @@ def _as_utf8_text(pages: pl.Series, raw: list[bytes]) -> tuple[pl.Series, np.nda
     Polars validates a group of pages at once, and only in a group that fails is each page
     checked, and the group cast again with the others made empty: most batches of a crawl hold
     a page in a legacy code page, and the whole batch validated, then again group by group,
-    then cast once more, cost twice as much.
+    then cast once more, cost twice as much. (Polars refuses a group holding one page that is
+    not UTF-8 whether the cast is strict or not: it has no null for such a page.)
     """
     valid = np.ones(len(raw), dtype=bool)
     groups = []
