@@ -4,10 +4,11 @@
 
 PARTS is a folder of partition files: the `<name>.parts/` beside a warehouse that `newsdesk run`
 built, or the one `bench_pipeline.py --keep` leaves. Each round times `with_body_languages`, as
-the parse calls it, on every page of them (as many a batch as that code's reader puts in one), with this checkout's code and with
-the code of REV, each in a process of its own (the two packages share their names), the two
-alternating; then it counts the pages whose language the two codes tell apart, and the bodies of
-benchmarks/eval/article_languages.jsonl likewise. REV's tree comes from `git archive`.
+the parse calls it, on every page of them (as many a batch as that code's reader puts in one),
+with this checkout's code and with the code of REV, each in a process of its own (the two
+packages share their names), the two alternating; then it counts the pages whose language the
+two codes tell apart, and the bodies of benchmarks/eval/article_languages.jsonl likewise. REV's
+tree comes from `git archive`.
 
 The default REV is the code issue #19 counts from ("article language at 4x today's rate with
 the same answers"): the parent of 9900941, the last commit that asked the model about every
